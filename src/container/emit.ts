@@ -1,0 +1,80 @@
+import { createWriteStream } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { renameSync, rmSync } from 'node:fs';
+import { DiskwrightError } from '../errors.js';
+import type { Volume } from '../extent/extent.js';
+import { compressor } from './compress.js';
+import { containerWriter } from './registry.js';
+import { FileSink, HashingSink, StreamSink, type Sink } from './sink.js';
+import type { ContainerOptions } from './types.js';
+
+export interface EmitOptions extends ContainerOptions {
+  format: string;
+  compression: string;
+  compressionLevel?: number | undefined;
+}
+
+export interface EmitResult {
+  /** sha256 of the output file bytes (holes hashed as zeros). */
+  sha256: string;
+  /** Bytes of output (the container file, after compression). */
+  bytes: number;
+}
+
+/**
+ * Write `disk` to `out` (a path, or '-' for stdout) in the given container format and compression.
+ * The output appears only when complete: it is written to a temporary file and renamed.
+ */
+export async function emit(disk: Volume, out: string, opts: EmitOptions): Promise<EmitResult> {
+  const writer = containerWriter(opts.format);
+  if (!writer) throw new DiskwrightError('E_FORMAT', `format ${opts.format} is not available`, { path: 'format', value: opts.format });
+  const comp = opts.compression === 'none' ? undefined : compressor(opts.compression);
+  if (opts.compression !== 'none' && !comp) throw new DiskwrightError('E_COMPRESSION', `compression ${opts.compression} is not available`, { path: 'compression', value: opts.compression });
+
+  if (out === '-') {
+    const base: Sink = comp
+      ? new StreamSink(comp.create(process.stdout, opts.compressionLevel), true)
+      : new StreamSink(process.stdout, false);
+    const sink = new HashingSink(base);
+    await writer.write(disk, sink, opts);
+    await sink.finish();
+    return { sha256: sink.hash.digest('hex'), bytes: sink.position };
+  }
+
+  if (!comp) {
+    const sink = new HashingSink(new FileSink(out));
+    try {
+      await writer.write(disk, sink, opts);
+      await sink.finish();
+    } catch (e) {
+      sink.abort();
+      throw e;
+    }
+    return { sha256: sink.hash.digest('hex'), bytes: sink.position };
+  }
+
+  // Compressed: container -> compressor -> temp file; the hash is of the compressed file.
+  const tmp = join(dirname(out), `.${basename(out)}.diskwright-${process.pid}.tmp`);
+  const file = createWriteStream(tmp);
+  const { createHash } = await import('node:crypto');
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const counted = new (await import('node:stream')).Transform({
+    transform(chunk: Buffer, _enc, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); },
+  });
+  counted.pipe(file);
+  const closed = new Promise<void>((resolve, reject) => { file.once('close', resolve); file.once('error', reject); });
+  const sink = new StreamSink(comp.create(counted, opts.compressionLevel), true);
+  try {
+    await writer.write(disk, sink, opts);
+    await sink.finish();
+    await closed;
+    renameSync(tmp, out);
+  } catch (e) {
+    sink.abort();
+    file.destroy();
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}

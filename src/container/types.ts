@@ -1,0 +1,26 @@
+import type { Volume } from '../extent/extent.js';
+import type { Sink } from './sink.js';
+
+export interface ContainerOptions {
+  /** Seed for container ids (VHD/VDI UUIDs, VMDK CID). */
+  seed: string;
+  /** sourceDateEpoch for container timestamps (VHD), or undefined (then 0). */
+  epoch: number | undefined;
+  /** Progress callback: bytes of the disk processed so far. */
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+  /** qcow2 cluster size and similar per-format knobs. */
+  clusterSize?: number;
+}
+
+/**
+ * A container writer walks the disk's extent list once, in order, and writes its format to `sink`
+ * front to back (DESIGN.md §2 Emit). Allocation tables are computed from the extent list before the
+ * first byte.
+ */
+export interface ContainerWriter {
+  readonly format: string;
+  /** File name suffix for outputs of this format ('.img', '.qcow2'). */
+  readonly suffix: string;
+  write(disk: Volume, sink: Sink, opts: ContainerOptions): Promise<void>;
+}

@@ -1,0 +1,278 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { DiskwrightError, show } from '../errors.js';
+import type { ContentEntry } from '../spec/types.js';
+import { clampTime, nodeFromHost, type WalkOptions } from './dirwalk.js';
+import { findChild, newDir, walkTree, type Timestamp, type Tree, type TreeNode } from './model.js';
+import { parseIdDatabase } from './passwd.js';
+import { openTar } from './tarinput.js';
+
+export interface BuildTreeOptions {
+  /** Directory relative source paths are resolved against. */
+  baseDir: string;
+  /** sourceDateEpoch: every time is clamped to it; declared entries get it as their time. */
+  epoch: number | undefined;
+  /** Spec path of the contents list, e.g. `partitions[1].contents`. */
+  specPath: string;
+}
+
+interface PendingOwner {
+  user?: string | number;
+  group?: string | number;
+  path: string;
+}
+
+/** Parse an octal mode string ("0644", "1777", "755"). Numbers are refused: YAML reads 0644 as 644. */
+export function parseMode(value: unknown, path: string): number {
+  if (typeof value === 'string' && /^0?[0-7]{1,4}$/.test(value)) return parseInt(value, 8);
+  if (typeof value === 'number') {
+    throw new DiskwrightError('E_MODE', `mode ${show(value)} must be an octal string such as "0644" (YAML reads 0644 as the decimal number 644)`, { path, value });
+  }
+  throw new DiskwrightError('E_MODE', `bad mode ${show(value)}: expected an octal string such as "0644" or "1777"`, { path, value });
+}
+
+/** Split an absolute target into its components; `/` gives []. */
+export function targetParts(target: string, path: string): Buffer[] {
+  if (!target.startsWith('/')) throw new DiskwrightError('E_TARGET', `target ${show(target)} must be an absolute path inside the filesystem (start with /)`, { path, value: target });
+  const parts = target.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.includes('..')) throw new DiskwrightError('E_TARGET', `target ${show(target)} must not contain ".."`, { path, value: target });
+  for (const p of parts) {
+    if (Buffer.byteLength(p) > 255) throw new DiskwrightError('E_TARGET', `target ${show(target)} has a name longer than 255 bytes`, { path, value: target });
+  }
+  return parts.map((p) => Buffer.from(p));
+}
+
+/**
+ * Build the Tree for one filesystem from its `contents` list (DESIGN.md §3). Directories are merged;
+ * any other collision is an error unless the later entry says `replace: true`; the same target
+ * named twice is always an error (as in make-disk-image). User and group names are resolved through
+ * the tree's own etc/passwd and etc/group once every entry is in.
+ *
+ * @example
+ * const tree = buildTree([{ source: './rootfs', target: '/' }, { target: '/tmp', directory: true, mode: '1777' }],
+ *   { baseDir: process.cwd(), epoch: 1, specPath: 'partitions[0].contents' });
+ */
+export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptions): Tree {
+  const epochTime: Timestamp = { sec: opts.epoch ?? 0, nsec: 0 };
+  const root = newDir(Buffer.alloc(0), epochTime);
+  const owners = new Map<TreeNode, PendingOwner>();
+  const explicitTargets = new Map<string, string>();
+  let linkCounter = 0;
+  const links = new Map<string, number>();
+  const walkOpts = (specPath: string): WalkOptions => ({ epoch: opts.epoch, specPath, links, nextLinkKey: () => ++linkCounter });
+
+  entries.forEach((entry, i) => {
+    const path = `${opts.specPath}[${i}]`;
+    if (entry.closureInfo !== undefined) {
+      addClosureInfo(root, entry, path, opts, walkOpts(path), epochTime);
+      return;
+    }
+    const target = entry.target ?? '/';
+    const parts = targetParts(target, `${path}.target`);
+    const key = '/' + parts.map((p) => p.toString()).join('/');
+    const prev = explicitTargets.get(key);
+    if (prev !== undefined && entry.tar === undefined) {
+      throw new DiskwrightError('E_DUPLICATE_TARGET', `target ${show(key)} is already given by ${prev}; name each target once`, { path: `${path}.target`, value: target });
+    }
+    if (entry.tar === undefined) explicitTargets.set(key, path);
+
+    if (entry.tar !== undefined) {
+      const parent = ensureDir(root, parts, path, epochTime);
+      openTar(resolveSource(entry.tar, opts.baseDir, `${path}.tar`), `${path}.tar`, parent, opts.epoch, () => ++linkCounter, (p, n) => mergeInto(p, n, entry.replace === true, `${path}.tar`));
+      applyMeta(parent === root && parts.length === 0 ? root : parent, entry, path, owners, opts.epoch, false);
+      return;
+    }
+
+    const node = makeNode(entry, parts, path, opts, walkOpts(path), epochTime);
+    if (parts.length === 0) {
+      if (node.kind !== 'dir') throw new DiskwrightError('E_TARGET', 'only a directory can be the root "/"', { path: `${path}.target`, value: target });
+      mergeDir(root, node, entry.replace === true, path);
+      applyMeta(root, entry, path, owners, opts.epoch, true);
+      return;
+    }
+    const parent = ensureDir(root, parts.slice(0, -1), path, epochTime);
+    const placed = mergeInto(parent, node, entry.replace === true, path);
+    applyMeta(placed, entry, path, owners, opts.epoch, true);
+  });
+
+  resolveOwners(root, owners);
+  numberLinks({ root });
+  return { root };
+}
+
+function resolveSource(p: string, baseDir: string, path: string): string {
+  const full = isAbsolute(p) ? p : resolve(baseDir, p);
+  if (!existsSync(full)) throw new DiskwrightError('E_SOURCE', `source ${show(p)} does not exist (looked at ${full})`, { path, value: p });
+  return full;
+}
+
+function makeNode(entry: ContentEntry, parts: Buffer[], path: string, opts: BuildTreeOptions, walk: WalkOptions, time: Timestamp): TreeNode {
+  const name = parts.length ? parts[parts.length - 1]! : Buffer.alloc(0);
+  const base = { name, uid: 0, gid: 0, mtime: time, atime: time, ctime: time, xattrs: [], size: 0 };
+  if (entry.source !== undefined) {
+    const full = resolveSource(entry.source, opts.baseDir, `${path}.source`);
+    const node = nodeFromHost(Buffer.from(full), name, walk);
+    return node;
+  }
+  if (entry.text !== undefined) {
+    const data = Buffer.from(entry.text, 'utf8');
+    return { ...base, kind: 'file', mode: 0o644, size: data.length, content: { kind: 'bytes', data } };
+  }
+  if (entry.symlink !== undefined) {
+    const t = Buffer.from(entry.symlink);
+    return { ...base, kind: 'symlink', mode: 0o777, symlinkTarget: t, size: t.length };
+  }
+  if (entry.device !== undefined) {
+    const kind = entry.device;
+    const node: TreeNode = { ...base, kind, mode: 0o600 };
+    if (kind === 'char' || kind === 'block') node.rdev = { major: entry.major ?? 0, minor: entry.minor ?? 0 };
+    return node;
+  }
+  // `directory: true`, or an entry that only sets metadata on a directory
+  return { ...newDir(name, time), children: [] };
+}
+
+/** Walk/create the directories named by `parts` under root. */
+function ensureDir(root: TreeNode, parts: Buffer[], path: string, time: Timestamp): TreeNode {
+  let cur = root;
+  for (const p of parts) {
+    const kids = cur.children!;
+    const idx = findChild(kids, p);
+    if (idx >= 0) {
+      const c = kids[idx]!;
+      if (c.kind !== 'dir') throw new DiskwrightError('E_TARGET', `${p.toString()} is a ${c.kind}, not a directory, so nothing can be placed under it`, { path: `${path}.target`, value: p.toString() });
+      cur = c;
+    } else {
+      const d = newDir(p, time);
+      kids.splice(-idx - 1, 0, d);
+      cur = d;
+    }
+  }
+  return cur;
+}
+
+/** Put `node` into `parent`, merging directories; returns the node now in the tree. */
+function mergeInto(parent: TreeNode, node: TreeNode, replace: boolean, path: string): TreeNode {
+  const kids = parent.children!;
+  const idx = findChild(kids, node.name);
+  if (idx < 0) {
+    kids.splice(-idx - 1, 0, node);
+    return node;
+  }
+  const existing = kids[idx]!;
+  if (existing.kind === 'dir' && node.kind === 'dir') {
+    mergeDir(existing, node, replace, path);
+    return existing;
+  }
+  if (!replace) {
+    throw new DiskwrightError('E_DUPLICATE_TARGET', `${node.name.toString()} already exists in the tree (a ${existing.kind} from an earlier entry); set replace: true on this entry to override it`, { path, value: node.name.toString() });
+  }
+  kids[idx] = node;
+  return node;
+}
+
+/** Merge directory `src` into `dst`: metadata from src, children merged. */
+function mergeDir(dst: TreeNode, src: TreeNode, replace: boolean, path: string): void {
+  dst.mode = src.mode; dst.mtime = src.mtime; dst.atime = src.atime; dst.ctime = src.ctime;
+  if (src.xattrs.length) dst.xattrs = src.xattrs;
+  for (const c of src.children ?? []) mergeInto(dst, c, replace, path);
+}
+
+function applyMeta(node: TreeNode, entry: ContentEntry, path: string, owners: Map<TreeNode, PendingOwner>, epoch: number | undefined, withMode: boolean): void {
+  if (withMode && entry.mode !== undefined) node.mode = parseMode(entry.mode, `${path}.mode`);
+  if (entry.mtime !== undefined) {
+    const t = clampTime(entry.mtime, 0, epoch);
+    node.mtime = t; node.atime = t; node.ctime = t;
+  }
+  if (entry.xattrs) {
+    node.xattrs = Object.keys(entry.xattrs).sort().map((name) => ({ name, value: Buffer.from(entry.xattrs![name]!, 'utf8') }));
+  }
+  if (entry.attributes) {
+    node.fat = { readonly: entry.attributes.includes('readonly'), hidden: entry.attributes.includes('hidden'), system: entry.attributes.includes('system') };
+  }
+  if (entry.user !== undefined || entry.group !== undefined) {
+    const owner: PendingOwner = { path };
+    if (entry.user !== undefined) owner.user = entry.user;
+    if (entry.group !== undefined) owner.group = entry.group;
+    if (entry.recursiveOwner) {
+      walkTree({ root: node }, (n) => owners.set(n, owner));
+    } else {
+      owners.set(node, owner);
+    }
+  }
+}
+
+function readTreeFile(root: TreeNode, parts: string[]): string | undefined {
+  let cur: TreeNode | undefined = root;
+  for (const p of parts) {
+    if (!cur?.children) return undefined;
+    const idx = findChild(cur.children, Buffer.from(p));
+    cur = idx >= 0 ? cur.children[idx] : undefined;
+  }
+  if (!cur || cur.kind !== 'file' || !cur.content) return undefined;
+  if (cur.content.kind === 'bytes') return Buffer.from(cur.content.data).toString('utf8');
+  return readFileSync(cur.content.path).toString('utf8');
+}
+
+function resolveOwners(root: TreeNode, owners: Map<TreeNode, PendingOwner>): void {
+  if (owners.size === 0) return;
+  let users: Map<string, number> | undefined;
+  let groups: Map<string, number> | undefined;
+  const lookup = (v: string | number, which: 'user' | 'group', path: string): number => {
+    if (typeof v === 'number') {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new DiskwrightError('E_OWNER', `bad ${which} id ${show(v)}`, { path, value: v });
+      return v;
+    }
+    if (/^[0-9]+$/.test(v)) return Number(v);
+    const db = which === 'user'
+      ? (users ??= parseIdDatabase(readTreeFile(root, ['etc', 'passwd']) ?? ''))
+      : (groups ??= parseIdDatabase(readTreeFile(root, ['etc', 'group']) ?? ''));
+    if (v === 'root') return db.get('root') ?? 0;
+    const id = db.get(v);
+    if (id === undefined) {
+      throw new DiskwrightError('E_OWNER', `${which} ${show(v)} is not in the image's /etc/${which === 'user' ? 'passwd' : 'group'}; add it there or give a number`, { path, value: v });
+    }
+    return id;
+  };
+  for (const [node, o] of owners) {
+    if (o.user !== undefined) node.uid = lookup(o.user, 'user', `${o.path}.user`);
+    if (o.group !== undefined) node.gid = lookup(o.group, 'group', `${o.path}.group`);
+  }
+}
+
+/** Renumber hard-link groups 1.. in tree order; drop groups with a single member in this tree. */
+function numberLinks(tree: Tree): void {
+  const count = new Map<number, number>();
+  walkTree(tree, (n) => { if (n.linkId !== undefined) count.set(n.linkId, (count.get(n.linkId) ?? 0) + 1); });
+  const renum = new Map<number, number>();
+  walkTree(tree, (n) => {
+    if (n.linkId === undefined) return;
+    if ((count.get(n.linkId) ?? 0) < 2) { delete n.linkId; return; }
+    let id = renum.get(n.linkId);
+    if (id === undefined) { id = renum.size + 1; renum.set(n.linkId, id); }
+    n.linkId = id;
+  });
+}
+
+/**
+ * A Nix closureInfo directory (`store-paths`, `registration`): every store path is copied to the
+ * same path in the image and the registration goes to /nix-path-registration, as make-ext4-fs.nix
+ * and make-disk-image.nix arrange it.
+ */
+function addClosureInfo(root: TreeNode, entry: ContentEntry, path: string, opts: BuildTreeOptions, walk: WalkOptions, time: Timestamp): void {
+  const dir = resolveSource(entry.closureInfo!, opts.baseDir, `${path}.closureInfo`);
+  if (!statSync(dir).isDirectory() || !existsSync(`${dir}/store-paths`)) {
+    throw new DiskwrightError('E_SOURCE', `closureInfo ${show(entry.closureInfo)} is not a closure-info directory (no store-paths file)`, { path: `${path}.closureInfo`, value: entry.closureInfo });
+  }
+  const storePaths = readFileSync(`${dir}/store-paths`, 'utf8').split('\n').filter((l) => l.trim() !== '').sort();
+  for (const sp of storePaths) {
+    const parts = targetParts(sp, `${path}.closureInfo`);
+    const parent = ensureDir(root, parts.slice(0, -1), path, time);
+    mergeInto(parent, nodeFromHost(Buffer.from(sp), parts[parts.length - 1]!, walk), false, `${path}.closureInfo`);
+  }
+  if (existsSync(`${dir}/registration`)) {
+    const reg = nodeFromHost(Buffer.from(`${dir}/registration`), Buffer.from('nix-path-registration'), walk);
+    reg.mode = 0o644;
+    mergeInto(root, reg, false, `${path}.closureInfo`);
+  }
+}

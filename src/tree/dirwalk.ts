@@ -1,0 +1,104 @@
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { DiskwrightError } from '../errors.js';
+import { compareNames, type NodeKind, type Timestamp, type TreeNode } from './model.js';
+
+/** Options applied while reading a host tree. */
+export interface WalkOptions {
+  /** Clamp every time to this (DESIGN.md §4). */
+  epoch: number | undefined;
+  /** Spec path for errors. */
+  specPath: string;
+  /** Hard-link identity across the whole filesystem being built: "dev:ino" -> group key. */
+  links: Map<string, number>;
+  nextLinkKey: () => number;
+}
+
+export function clampTime(sec: number, nsec: number, epoch: number | undefined): Timestamp {
+  if (epoch !== undefined && (sec > epoch || (sec === epoch && nsec > 0))) return { sec: epoch, nsec: 0 };
+  return { sec, nsec };
+}
+
+function statTime(ns: bigint, epoch: number | undefined): Timestamp {
+  const sec = ns >= 0n ? ns / 1_000_000_000n : -((-ns + 999_999_999n) / 1_000_000_000n);
+  const nsec = ns - sec * 1_000_000_000n;
+  return clampTime(Number(sec), Number(nsec), epoch);
+}
+
+function kindOf(st: BigIntStats): NodeKind {
+  if (st.isDirectory()) return 'dir';
+  if (st.isFile()) return 'file';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  if (st.isFIFO()) return 'fifo';
+  return 'socket';
+}
+
+/** Linux dev_t encoding (glibc gnu_dev_major / gnu_dev_minor). */
+export function devMajor(dev: bigint): number {
+  return Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+}
+export function devMinor(dev: bigint): number {
+  return Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+}
+
+/**
+ * Build a node (and for a directory, its whole subtree) from a host path with lstat. Owners are
+ * root:root (owners come from the spec, never from the builder's uid); modes and times come from
+ * the source. Children are sorted byte-wise, so the result never depends on readdir order.
+ */
+export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
+  let st: BigIntStats;
+  try {
+    st = lstatSync(hostPath, { bigint: true });
+  } catch (e) {
+    throw new DiskwrightError('E_SOURCE', `cannot read source ${hostPath.toString()}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: opts.specPath, value: hostPath.toString() });
+  }
+  const kind = kindOf(st);
+  const node: TreeNode = {
+    name, kind,
+    mode: Number(st.mode) & 0o7777,
+    uid: 0, gid: 0,
+    mtime: statTime(st.mtimeNs, opts.epoch),
+    atime: statTime(st.atimeNs, opts.epoch),
+    ctime: statTime(st.ctimeNs, opts.epoch),
+    xattrs: [],
+    size: 0,
+  };
+  switch (kind) {
+    case 'file': {
+      node.size = Number(st.size);
+      node.content = { kind: 'file', path: hostPath, offset: 0, size: node.size };
+      if (st.blocks * 512n < st.size) node.sparse = true;
+      if (st.nlink > 1n) {
+        const key = `${st.dev}:${st.ino}`;
+        let id = opts.links.get(key);
+        if (id === undefined) { id = opts.nextLinkKey(); opts.links.set(key, id); }
+        node.linkId = id;
+      }
+      break;
+    }
+    case 'symlink':
+      node.symlinkTarget = readlinkSync(hostPath, { encoding: 'buffer' });
+      node.size = node.symlinkTarget.length;
+      break;
+    case 'char': case 'block':
+      node.rdev = { major: devMajor(st.rdev), minor: devMinor(st.rdev) };
+      break;
+    case 'dir': {
+      let names: Buffer[];
+      try {
+        names = readdirSync(hostPath, { encoding: 'buffer' });
+      } catch (e) {
+        throw new DiskwrightError('E_SOURCE', `cannot list source directory ${hostPath.toString()}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: opts.specPath, value: hostPath.toString() });
+      }
+      names.sort(compareNames);
+      const sep = Buffer.from('/');
+      node.children = names.map((n) => nodeFromHost(Buffer.concat([hostPath, sep, n]), n, opts));
+      break;
+    }
+    default:
+      break;
+  }
+  return node;
+}
