@@ -1,0 +1,110 @@
+/**
+ * FAT directory contents (fatgen103 §6): short entries with times and attributes, the `.` and `..`
+ * entries of subdirectories, the volume label entry of the root, and long-name runs before each
+ * short entry that needs one.
+ */
+import type { Timestamp } from '../../tree/model.js';
+import { DirEntry, ATTR_DIRECTORY, ATTR_VOLUME_ID } from './bootsector.js';
+import { encodeLfnEntries, shortNameChecksum, lfnEntryCount } from './names.js';
+
+/** 1980-01-01T00:00:00Z, the first instant a FAT date can hold. */
+const FAT_MIN_SEC = 315532800;
+/** 2107-12-31T23:59:58Z, the last. */
+const FAT_MAX_SEC = 4354819198;
+
+export interface FatTime {
+  date: number;
+  time: number;
+  /** DIR_CrtTimeTenth: 10 ms units 0..199 (the odd second plus hundredths). */
+  tenth: number;
+}
+
+/** fatgen103 §6.1 date and time, in UTC, 2-second resolution, clamped to the FAT range. */
+export function fatTime(ts: Timestamp): FatTime {
+  let sec = ts.sec, nsec = ts.nsec;
+  if (sec < FAT_MIN_SEC) { sec = FAT_MIN_SEC; nsec = 0; }
+  if (sec > FAT_MAX_SEC) { sec = FAT_MAX_SEC; nsec = 0; }
+  const d = new Date(sec * 1000);
+  const date = ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate();
+  const time = (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1);
+  const tenth = (d.getUTCSeconds() & 1) * 100 + Math.floor(nsec / 10_000_000);
+  return { date, time, tenth };
+}
+
+export interface ShortEntryFields {
+  name: Uint8Array;
+  attr: number;
+  ntRes: number;
+  firstCluster: number;
+  size: number;
+  mtime: Timestamp;
+  atime: Timestamp;
+}
+
+/** Encode one short entry at `offset` of `buf`. Creation time is the modification time (the tree has no birth time). */
+export function encodeShortEntry(e: ShortEntryFields, buf: Uint8Array, offset: number): void {
+  const m = fatTime(e.mtime);
+  const a = fatTime(e.atime);
+  DirEntry.encode({
+    DIR_Name: e.name,
+    DIR_Attr: e.attr,
+    DIR_NTRes: e.ntRes,
+    DIR_CrtTimeTenth: m.tenth,
+    DIR_CrtTime: m.time,
+    DIR_CrtDate: m.date,
+    DIR_LstAccDate: a.date,
+    DIR_FstClusHI: e.firstCluster >>> 16,
+    DIR_WrtTime: m.time,
+    DIR_WrtDate: m.date,
+    DIR_FstClusLO: e.firstCluster & 0xffff,
+    DIR_FileSize: e.size,
+  }, buf, offset);
+}
+
+const DOT = Uint8Array.from(Buffer.from('.          ', 'latin1'));
+const DOTDOT = Uint8Array.from(Buffer.from('..         ', 'latin1'));
+
+/** One entry of a directory as the planner sees it. */
+export interface DirItem extends ShortEntryFields {
+  /** Long name when the name needs long-name entries. */
+  long?: string | undefined;
+}
+
+/** 32-byte slots an item takes: its long-name run plus the short entry. */
+export function itemSlots(long: string | undefined): number {
+  return 1 + (long === undefined ? 0 : lfnEntryCount(long));
+}
+
+export interface DirHeader {
+  /** Subdirectory: its own first cluster and its parent's (0 for the root, fatgen103 §6.5). */
+  sub?: { self: number; parent: number; mtime: Timestamp; atime: Timestamp };
+  /** Root: the volume label entry. */
+  label?: { name: Uint8Array; time: Timestamp };
+}
+
+/**
+ * Encode a whole directory: header entries then the items in order. The buffer holds only the used
+ * slots; the rest of the directory's clusters are zeros (end-of-directory markers), left as holes.
+ */
+export function encodeDirectory(header: DirHeader, items: readonly DirItem[], slots: number): Uint8Array {
+  const buf = new Uint8Array(slots * 32);
+  let at = 0;
+  if (header.sub) {
+    const s = header.sub;
+    encodeShortEntry({ name: DOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.self, size: 0, mtime: s.mtime, atime: s.atime }, buf, at);
+    encodeShortEntry({ name: DOTDOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.parent, size: 0, mtime: s.mtime, atime: s.atime }, buf, at + 32);
+    at += 64;
+  }
+  if (header.label) {
+    const l = header.label;
+    encodeShortEntry({ name: l.name, attr: ATTR_VOLUME_ID, ntRes: 0, firstCluster: 0, size: 0, mtime: l.time, atime: l.time }, buf, at);
+    at += 32;
+  }
+  for (const it of items) {
+    if (it.long !== undefined) at += encodeLfnEntries(it.long, shortNameChecksum(it.name), buf, at);
+    encodeShortEntry(it, buf, at);
+    at += 32;
+  }
+  if (at !== buf.length) throw new Error(`FAT directory: encoded ${at} bytes, planned ${buf.length}`);
+  return buf;
+}

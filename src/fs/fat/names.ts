@@ -1,0 +1,200 @@
+/**
+ * FAT names (fatgen103 §6–7): 8.3 short names, VFAT long names and the short-name checksum.
+ *
+ * Rules, decided here and documented in docs (see plan.ts for the directory-level checks):
+ * - Tree names are UTF-8; anything else is an error. Trailing dots and spaces are dropped, as
+ *   Windows and Linux do when they create a file on FAT; a name that is only dots/spaces is an error.
+ * - A name that is a valid 8.3 name in one case per part (`README.TXT`, `readme.txt`,
+ *   `README.txt`) is stored as a short entry alone, lower-case parts flagged in DIR_NTRes
+ *   (0x08 base, 0x10 extension) the way Windows NT and Linux do. Every other name gets long-name
+ *   entries plus a generated short name `BASE~N.EXT` whose N is the smallest free in the directory.
+ */
+import { DiskwrightError } from '../../errors.js';
+import { LfnEntry, ATTR_LONG_NAME, LAST_LONG_ENTRY, NTRES_LOWER_BASE, NTRES_LOWER_EXT } from './bootsector.js';
+
+/** Characters a long name may not hold (fatgen103 §7, "Long names"), besides controls below 0x20. */
+const LONG_FORBIDDEN = new Set(['"', '*', '/', ':', '<', '>', '?', '\\', '|']);
+/** Characters valid in a short name besides A–Z and 0–9 (fatgen103 §6.1). */
+const SHORT_EXTRA = new Set(['$', '%', "'", '-', '_', '@', '~', '`', '!', '(', ')', '{', '}', '^', '#', '&']);
+const MAX_LONG_UNITS = 255;
+const UNITS_PER_LFN = 13;
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The long name FAT stores for a tree name: UTF-8 decoded, trailing dots/spaces dropped; errors name `where`. */
+export function fatLongName(raw: Buffer, where: string, specPath: string): string {
+  let s: string;
+  try {
+    s = decoder.decode(raw);
+  } catch {
+    throw new DiskwrightError('E_FAT_NAME', `${where}: the name is not valid UTF-8 (${raw.toString('hex')}); FAT long names are Unicode: rename the file`, { path: specPath, value: where });
+  }
+  const trimmed = s.replace(/[. ]+$/, '');
+  if (trimmed.length === 0) {
+    throw new DiskwrightError('E_FAT_NAME', `${where}: a FAT name cannot consist only of dots and spaces`, { path: specPath, value: where });
+  }
+  for (const ch of trimmed) {
+    const c = ch.codePointAt(0)!;
+    if (c < 0x20 || c === 0x7f || LONG_FORBIDDEN.has(ch)) {
+      throw new DiskwrightError('E_FAT_NAME', `${where}: FAT names cannot contain ${JSON.stringify(ch)} (forbidden: control characters and " * / : < > ? \\ |)`, { path: specPath, value: where });
+    }
+  }
+  const units = trimmed.length; // UTF-16 code units, what LDIR_Name* hold
+  if (units > MAX_LONG_UNITS) {
+    throw new DiskwrightError('E_FAT_NAME', `${where}: the name is ${units} UTF-16 units long; FAT long names hold at most ${MAX_LONG_UNITS}`, { path: specPath, value: where });
+  }
+  return trimmed;
+}
+
+/** The key under which FAT considers two names equal: case-insensitive (trailing dots/spaces are already gone). */
+export function fatNameKey(longName: string): string {
+  return longName.toUpperCase();
+}
+
+function isShortChar(ch: string): boolean {
+  return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || SHORT_EXTRA.has(ch);
+}
+
+type Case = 'none' | 'upper' | 'lower' | 'mixed';
+function caseOf(s: string): Case {
+  let up = false, low = false;
+  for (const ch of s) {
+    if (ch >= 'A' && ch <= 'Z') up = true;
+    else if (ch >= 'a' && ch <= 'z') low = true;
+  }
+  return up && low ? 'mixed' : up ? 'upper' : low ? 'lower' : 'none';
+}
+
+/** An 11-byte DIR_Name: 8 base + 3 extension bytes, space padded (fatgen103 §6.1). */
+export function shortNameBytes(base: string, ext: string): Uint8Array {
+  const out = new Uint8Array(11).fill(0x20);
+  for (let i = 0; i < base.length; i++) out[i] = base.charCodeAt(i);
+  for (let i = 0; i < ext.length; i++) out[8 + i] = ext.charCodeAt(i);
+  // fatgen103 §6.1: a first byte of 0xE5 is stored as 0x05 (cannot happen with ASCII-only names).
+  if (out[0] === 0xe5) out[0] = 0x05;
+  return out;
+}
+
+export interface ExactShort {
+  name: Uint8Array;
+  /** DIR_NTRes lower-case flags. */
+  ntRes: number;
+  /** The 8.3 key ("BASE.EXT") used for uniqueness within a directory. */
+  key: string;
+}
+
+/** The short entry for a long name that is itself a valid 8.3 name (one case per part), else undefined. */
+export function exactShortName(longName: string): ExactShort | undefined {
+  if (longName.startsWith('.')) return undefined;
+  const dot = longName.indexOf('.');
+  if (dot !== longName.lastIndexOf('.')) return undefined;
+  const base = dot < 0 ? longName : longName.slice(0, dot);
+  const ext = dot < 0 ? '' : longName.slice(dot + 1);
+  if (base.length < 1 || base.length > 8 || ext.length > 3 || (dot >= 0 && ext.length === 0)) return undefined;
+  for (const ch of base + ext) if (!isShortChar(ch.toUpperCase()) || ch.charCodeAt(0) > 0x7e) return undefined;
+  const cb = caseOf(base), ce = caseOf(ext);
+  if (cb === 'mixed' || ce === 'mixed') return undefined;
+  const B = base.toUpperCase(), E = ext.toUpperCase();
+  return {
+    name: shortNameBytes(B, E),
+    ntRes: (cb === 'lower' ? NTRES_LOWER_BASE : 0) | (ce === 'lower' ? NTRES_LOWER_EXT : 0),
+    key: E ? `${B}.${E}` : B,
+  };
+}
+
+/**
+ * The basis of a generated short name (fatgen103 §7, "The Basis-Name Generation Algorithm"):
+ * upper-cased, spaces and leading dots removed, characters 8.3 forbids replaced by '_', base cut
+ * at 8 and extension (after the last dot) at 3 characters.
+ */
+export function shortBasis(longName: string): { base: string; ext: string } {
+  const clean = (s: string): string => {
+    let out = '';
+    for (const ch of s.toUpperCase()) {
+      if (ch === ' ' || ch === '.') continue;
+      out += isShortChar(ch) ? ch : '_';
+    }
+    return out;
+  };
+  const stripped = longName.replace(/^\.+/, '');
+  const dot = stripped.lastIndexOf('.');
+  const base = clean(dot < 0 ? stripped : stripped.slice(0, dot));
+  const ext = dot < 0 ? '' : clean(stripped.slice(dot + 1));
+  return { base: (base || '_').slice(0, 8), ext: ext.slice(0, 3) };
+}
+
+/**
+ * Generates `BASE~N.EXT` names that never collide within one directory. `taken` holds every short
+ * key in use (exact 8.3 names first, so generated ones avoid them). The search for N resumes where
+ * the last name with the same basis stopped, so thousands of similar names stay linear.
+ */
+export class ShortNameGenerator {
+  private readonly next = new Map<string, number>();
+  constructor(private readonly taken: Set<string>) {}
+
+  generate(longName: string): ExactShort {
+    const { base, ext } = shortBasis(longName);
+    const basisKey = `${base}.${ext}`;
+    // fatgen103 §7: no numeric tail when the basis is the long name itself, up to case
+    // ("Deep" -> DEEP, "Makefile.Am" -> MAKEFILE.AM), and free.
+    const plain = ext ? `${base}.${ext}` : base;
+    if (plain === longName.toUpperCase() && !this.taken.has(plain)) {
+      this.taken.add(plain);
+      return { name: shortNameBytes(base, ext), ntRes: 0, key: plain };
+    }
+    for (let n = this.next.get(basisKey) ?? 1; n <= 999999; n++) {
+      const tail = `~${n}`;
+      const b = base.slice(0, 8 - tail.length) + tail;
+      const key = ext ? `${b}.${ext}` : b;
+      if (this.taken.has(key)) continue;
+      this.taken.add(key);
+      this.next.set(basisKey, n + 1);
+      return { name: shortNameBytes(b, ext), ntRes: 0, key };
+    }
+    throw new DiskwrightError('E_FAT_NAME', `too many names with the short-name basis ${basisKey} in one directory`, { value: longName });
+  }
+}
+
+/** fatgen103 §7: the checksum of an 11-byte short name, stored in every long-name entry. */
+export function shortNameChecksum(name: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < 11; i++) sum = ((((sum & 1) << 7) | (sum >> 1)) + name[i]!) & 0xff;
+  return sum;
+}
+
+/** Number of 32-byte long-name entries a long name needs. */
+export function lfnEntryCount(longName: string): number {
+  return Math.ceil(longName.length / UNITS_PER_LFN);
+}
+
+/**
+ * Encode the long-name entries for `longName` into `buf` at `offset`, in on-disk order (the entry
+ * with the highest ordinal, flagged LAST_LONG_ENTRY, first). The name is NUL-terminated when it does
+ * not fill the last entry, then padded with 0xFFFF (fatgen103 §7). Returns the bytes written.
+ */
+export function encodeLfnEntries(longName: string, checksum: number, buf: Uint8Array, offset: number): number {
+  const n = lfnEntryCount(longName);
+  const units = new Uint16Array(n * UNITS_PER_LFN).fill(0xffff);
+  for (let i = 0; i < longName.length; i++) units[i] = longName.charCodeAt(i);
+  if (longName.length < units.length) units[longName.length] = 0;
+  const part = (from: number, count: number): Uint8Array => {
+    const out = new Uint8Array(count * 2);
+    for (let i = 0; i < count; i++) { out[2 * i] = units[from + i]! & 0xff; out[2 * i + 1] = units[from + i]! >> 8; }
+    return out;
+  };
+  for (let k = 0; k < n; k++) {
+    const ord = n - k; // physical entry k holds ordinal n - k
+    const at = (ord - 1) * UNITS_PER_LFN;
+    LfnEntry.encode({
+      LDIR_Ord: ord | (k === 0 ? LAST_LONG_ENTRY : 0),
+      LDIR_Name1: part(at, 5),
+      LDIR_Attr: ATTR_LONG_NAME,
+      LDIR_Type: 0,
+      LDIR_Chksum: checksum,
+      LDIR_Name2: part(at + 5, 6),
+      LDIR_FstClusLO: 0,
+      LDIR_Name3: part(at + 11, 2),
+    }, buf, offset + k * 32);
+  }
+  return n * 32;
+}
