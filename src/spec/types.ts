@@ -58,6 +58,8 @@ export interface FatOptions {
 
 export interface PartitionSpec {
   name?: string;
+  /** Internal (presets): parted positions; not accepted in user specs. */
+  parted?: { start: string; end: string };
   type?: string;
   size?: Size;
   offset?: Size;
@@ -120,8 +122,11 @@ export interface ResolvedPartition {
   typeGuid?: string;
   /** MBR type byte when the table is MBR/hybrid. */
   mbrType?: number;
-  size: number | 'auto';
+  /** Bytes; `auto` = the filesystem's exact size; `fill` = to the end of the disk. */
+  size: number | 'auto' | 'fill';
   offset?: number;
+  /** NixOS presets: start and end as the `parted mkpart` arguments make-disk-image uses. */
+  parted?: { start: string; end: string };
   flags: PartitionFlag[];
   uuid: string;
   filesystem: 'ext4' | 'vfat' | 'squashfs' | 'iso9660' | 'none' | 'image';

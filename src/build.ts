@@ -1,0 +1,216 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { emit } from './container/emit.js';
+import { containerWriter } from './container/registry.js';
+import { compressor } from './container/compress.js';
+import { DiskwrightError } from './errors.js';
+import type { Volume } from './extent/extent.js';
+import { filesystemHandler } from './fs/registry.js';
+import type { FsInfo } from './fs/types.js';
+import { resolveSpec } from './spec/validate.js';
+import type { ImageSpec, ResolvedPartition, ResolvedSpec } from './spec/types.js';
+import { assembleDisk, gptPartitions } from './table/assemble.js';
+import { layoutDisk, type DiskLayout } from './table/layout.js';
+import { buildTree } from './tree/build.js';
+import type { Tree } from './tree/model.js';
+
+/** Progress is data; the library never prints (STYLE.md). */
+export interface Progress {
+  phase: 'plan' | 'write';
+  done: number;
+  total: number;
+}
+
+export interface BuildOptions {
+  /** Output path, or '-' for stdout. Without it (or with dryRun) nothing is written. */
+  output?: string;
+  /** Directory relative paths in the spec resolve against (default: cwd). */
+  baseDir?: string;
+  /** Overrides of the spec's format and compression (the CLI's --format/--compression). */
+  format?: string;
+  compression?: string;
+  compressionLevel?: number;
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  env?: Record<string, string | undefined>;
+}
+
+export interface PartitionReport {
+  number: number;
+  name: string;
+  offset: number;
+  size: number;
+  firstLba: number;
+  lastLba: number;
+  type: string;
+  uuid?: string;
+  flags: string[];
+  filesystem: string;
+  label?: string;
+  fsUuid?: string;
+  fs?: FsInfo;
+}
+
+/** The JSON manifest of a build (DESIGN.md §1 report). */
+export interface BuildReport {
+  name: string;
+  output?: string;
+  format: string;
+  compression: string;
+  table: string;
+  sectorSize: number;
+  size: number;
+  diskUuid?: string;
+  mbrId?: string;
+  partitions: PartitionReport[];
+  raw: { source: string; offset: number; size: number }[];
+  /** sha256 of the output file. */
+  sha256?: string;
+  /** Bytes of the output file. */
+  outputBytes?: number;
+}
+
+/** Everything decided before the first byte: the resolved spec, trees, layout and disk extents. */
+export interface Plan {
+  spec: ResolvedSpec;
+  layout: DiskLayout;
+  disk: Volume;
+  fsInfo: Map<number, FsInfo>;
+}
+
+/**
+ * Validate, read the inputs and plan every filesystem and the table; nothing is written.
+ *
+ * @example
+ * const plan = planImage(spec, { baseDir: process.cwd() });
+ * console.log(plan.layout.size);
+ */
+export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Plan {
+  const baseDir = opts.baseDir ?? process.cwd();
+  const raw = { ...(input as Record<string, unknown>) };
+  if (opts.format !== undefined) raw.format = opts.format;
+  if (opts.compression !== undefined) raw.compression = opts.compression;
+  if (opts.compressionLevel !== undefined) raw.compressionLevel = opts.compressionLevel;
+  const spec = resolveSpec(raw, { baseDir, ...(opts.env ? { env: opts.env } : {}) });
+  if (!containerWriter(spec.format)) throw new DiskwrightError('E_FORMAT_UNAVAILABLE', `format ${spec.format} is not available in this build`, { path: 'format', value: spec.format });
+  if (spec.compression !== 'none' && !compressor(spec.compression)) throw new DiskwrightError('E_COMPRESSION_UNAVAILABLE', `compression ${spec.compression} is not available in this build`, { path: 'compression', value: spec.compression });
+
+  const trees = new Map<number, Tree>();
+  for (const p of spec.partitions) {
+    if (['ext4', 'vfat', 'squashfs', 'iso9660'].includes(p.filesystem)) {
+      trees.set(p.index, buildTree(p.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents` }));
+    }
+  }
+  opts.onProgress?.({ phase: 'plan', done: 1, total: 3 });
+
+  // 1. What each auto-sized partition needs at least.
+  const autoSizes = new Map<number, number>();
+  const planned = new Map<number, { volume: Volume; info: FsInfo }>();
+  for (const p of spec.partitions) {
+    if (p.filesystem === 'image') {
+      const size = statSync(p.image!).size;
+      if (typeof p.size === 'number' && size > p.size) {
+        throw new DiskwrightError('E_TOO_SMALL', `image ${p.image} has ${size} bytes, more than the partition size ${p.size}`, { path: `${p.path}.size`, value: p.size });
+      }
+      autoSizes.set(p.index, size);
+    } else if (trees.has(p.index) && typeof p.size !== 'number') {
+      const r = planFs(spec, p, trees.get(p.index)!, 'auto');
+      autoSizes.set(p.index, r.info.size);
+      planned.set(p.index, r);
+    }
+  }
+  opts.onProgress?.({ phase: 'plan', done: 2, total: 3 });
+
+  // 2. Place the partitions; 3. plan each filesystem at its final size.
+  const layout = layoutDisk(spec, autoSizes);
+  const volumes = new Map<number, Volume>();
+  const fsInfo = new Map<number, FsInfo>();
+  for (const q of layout.placements) {
+    const p = q.part;
+    if (p.filesystem === 'image') {
+      const size = autoSizes.get(p.index)!;
+      volumes.set(p.index, { size: q.size, extents: size > 0 ? [{ offset: 0, length: size, source: { kind: 'file', path: p.image!, offset: 0, size } }] : [] });
+      fsInfo.set(p.index, { type: 'image', size });
+    } else if (trees.has(p.index)) {
+      let r = planned.get(p.index);
+      if (!r || r.info.size !== q.size) r = planFs(spec, p, trees.get(p.index)!, q.size);
+      volumes.set(p.index, r.volume);
+      fsInfo.set(p.index, r.info);
+    }
+  }
+  const disk = assembleDisk(spec, layout, volumes);
+  opts.onProgress?.({ phase: 'plan', done: 3, total: 3 });
+  return { spec, layout, disk, fsInfo };
+}
+
+function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto'): { volume: Volume; info: FsInfo } {
+  const handler = filesystemHandler(p.filesystem)!;
+  const ctx = {
+    name: p.name, specPath: p.path, seed: spec.seed, epoch: spec.sourceDateEpoch,
+    size, extraSpace: size === 'auto' ? p.extraSpace : 0, sectorSize: spec.sectorSize, ext4: p.ext4, fat: p.fat,
+    ...(p.label !== undefined ? { label: p.label } : {}),
+    ...(p.fsUuid !== undefined ? { fsUuid: p.fsUuid } : {}),
+  };
+  return handler.plan(tree, ctx);
+}
+
+/** The report of a plan (without output hash). */
+export function reportOf(plan: Plan): BuildReport {
+  const { spec, layout } = plan;
+  const S = spec.sectorSize;
+  const gpt = layout.gpt ? gptPartitions(layout) : undefined;
+  const partitions = layout.placements.map((q, i): PartitionReport => {
+    const p = q.part;
+    const info = plan.fsInfo.get(p.index);
+    const r: PartitionReport = {
+      number: i + 1, name: p.name, offset: q.offset, size: q.size, firstLba: q.offset / S, lastLba: (q.offset + q.size) / S - 1,
+      type: spec.table === 'mbr' ? '0x' + p.mbrType!.toString(16).padStart(2, '0') : spec.table === 'none' ? p.filesystem : p.typeGuid!,
+      flags: p.flags.slice(), filesystem: p.filesystem,
+    };
+    if (gpt) r.uuid = gpt[i]!.uuid;
+    const label = info?.label ?? p.label;
+    if (label !== undefined) r.label = label;
+    const fsUuid = info?.uuid ?? p.fsUuid;
+    if (fsUuid !== undefined) r.fsUuid = fsUuid;
+    if (info) r.fs = info;
+    return r;
+  });
+  const out: BuildReport = {
+    name: spec.name, format: spec.format, compression: spec.compression, table: spec.table, sectorSize: S,
+    size: layout.size, partitions, raw: spec.raw.map((r) => ({ source: r.source, offset: r.offset, size: r.size })),
+  };
+  if (layout.gpt) out.diskUuid = spec.diskUuid;
+  if (spec.table === 'mbr' || spec.table === 'hybrid') out.mbrId = '0x' + spec.mbrId.toString(16).padStart(8, '0');
+  return out;
+}
+
+/**
+ * Build an image from a spec: validate, plan, then stream the container to `output` through a
+ * temporary file renamed at the end. Returns the report (with the output's sha256).
+ *
+ * @example
+ * const report = await buildImage({ layout: 'efi', root: { contents: [{ source: './rootfs' }] } }, { output: 'nixos.img' });
+ */
+export async function buildImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Promise<BuildReport> {
+  const plan = planImage(input, opts);
+  const report = reportOf(plan);
+  if (opts.dryRun || opts.output === undefined) return report;
+  const output = opts.output === '-' ? '-' : resolve(opts.output);
+  const emitOpts = {
+    format: plan.spec.format, compression: plan.spec.compression, compressionLevel: plan.spec.compressionLevel,
+    seed: plan.spec.seed, epoch: plan.spec.sourceDateEpoch,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onProgress: (done: number, total: number) => opts.onProgress?.({ phase: 'write', done, total }),
+  };
+  const r = await emit(plan.disk, output, emitOpts);
+  report.output = output;
+  report.sha256 = r.sha256;
+  report.outputBytes = r.bytes;
+  return report;
+}
+
+/** Identity helper that gives a spec object its type (the TS form of a YAML spec). */
+export function defineImage(spec: ImageSpec): ImageSpec {
+  return spec;
+}

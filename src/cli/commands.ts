@@ -1,0 +1,9 @@
+import type { CAC } from 'cac';
+
+/**
+ * Commands contributed by other modules (convert, inspect, ...). Each registers itself here with
+ * one call, so main.ts stays a thin list.
+ */
+export function registerExtraCommands(cli: CAC): void {
+  void cli;
+}

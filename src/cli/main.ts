@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+import { writeFileSync } from 'node:fs';
+import { cac } from 'cac';
+import { buildImage, type BuildReport } from '../build.js';
+import { compressor } from '../container/compress.js';
+import { containerWriter } from '../container/registry.js';
+import { removeTemporaryOutputs } from '../container/sink.js';
+import { DiskwrightError } from '../errors.js';
+import { loadSpecFile } from '../spec/parse.js';
+import type { ImageSpec } from '../spec/types.js';
+import { parseSize } from '../util/size.js';
+import { progressBar } from './progress.js';
+import { layoutTable } from './table.js';
+import { registerExtraCommands } from './commands.js';
+
+const cli = cac('diskwright');
+
+interface BuildFlags { output?: string; format?: string; compression?: string; level?: number; report?: string; dryRun?: boolean; quiet?: boolean }
+
+function defaultOutput(spec: { name?: string; format?: string; compression?: string }, flags: BuildFlags): string {
+  const format = (flags.format ?? spec.format ?? 'raw') === 'vpc' ? 'vhd' : flags.format ?? spec.format ?? 'raw';
+  const comp = flags.compression ?? spec.compression ?? 'none';
+  const suffix = containerWriter(format)?.suffix ?? '.img';
+  return `${spec.name ?? 'image'}${suffix}${comp !== 'none' ? compressor(comp)?.suffix ?? '' : ''}`;
+}
+
+async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Promise<BuildReport> {
+  const s = (spec ?? {}) as ImageSpec;
+  const output = flags.output ?? defaultOutput(s, flags);
+  const bar = progressBar(!flags.quiet && output !== '-');
+  try {
+    const report = await buildImage(spec, {
+      baseDir, output, dryRun: flags.dryRun === true,
+      ...(flags.format !== undefined ? { format: flags.format } : {}),
+      ...(flags.compression !== undefined ? { compression: flags.compression } : {}),
+      ...(flags.level !== undefined ? { compressionLevel: Number(flags.level) } : {}),
+      onProgress: bar.update,
+    });
+    bar.done();
+    if (flags.dryRun) process.stdout.write(layoutTable(report) + '\n');
+    if (flags.report) writeFileSync(flags.report, JSON.stringify(report, null, 2) + '\n');
+    if (!flags.dryRun && !flags.quiet && output !== '-') process.stderr.write(`wrote ${report.output} (${report.size} bytes disk, sha256 ${report.sha256})\n`);
+    return report;
+  } finally {
+    bar.done();
+  }
+}
+
+cli
+  .command('build <spec>', 'Build an image from a YAML or JSON spec')
+  .option('-o, --output <file>', 'Output file ("-" for stdout); default: <name>.<format suffix>')
+  .option('--format <format>', 'raw | qcow2 | qcow2-compressed | vhd | vhd-fixed | vdi | vmdk (overrides the spec)')
+  .option('--compression <c>', 'none | zstd | xz | gzip | bzip2 (overrides the spec)')
+  .option('--level <n>', 'Compression level')
+  .option('--report <file>', 'Write a JSON report (partitions, offsets, GUIDs, filesystem ids, sha256)')
+  .option('--dry-run', 'Validate and plan; print the layout as a table; write nothing')
+  .option('-q, --quiet', 'No progress bar or summary')
+  .example('diskwright build examples/efi-disk.yaml -o disk.img --report disk.json')
+  .action(async (specPath: string, flags: BuildFlags) => {
+    const { spec, baseDir } = loadSpecFile(specPath);
+    await runBuild(spec, baseDir, flags);
+  });
+
+interface QuickFlags extends BuildFlags { label?: string; uuid?: string; size?: string; extraSpace?: string; fat?: number; blockSize?: number; noJournal?: boolean; journal?: boolean; epoch?: number; seed?: string }
+
+function quick(fs: 'ext4' | 'vfat', dir: string, flags: QuickFlags): Promise<BuildReport> {
+  const part: Record<string, unknown> = { name: fs === 'ext4' ? 'root' : 'esp', filesystem: fs, contents: [{ source: dir, target: '/' }] };
+  if (flags.label !== undefined) part.label = String(flags.label);
+  if (flags.uuid !== undefined) part.fsUuid = String(flags.uuid);
+  if (flags.size !== undefined && flags.size !== 'auto') part.size = parseSize(String(flags.size), '--size');
+  if (flags.extraSpace !== undefined) part.extraSpace = parseSize(String(flags.extraSpace), '--extra-space');
+  if (fs === 'vfat' && flags.fat !== undefined) part.fat = { fatSize: Number(flags.fat) };
+  if (fs === 'ext4') {
+    const ext4: Record<string, unknown> = {};
+    if (flags.blockSize !== undefined) ext4.blockSize = Number(flags.blockSize);
+    if (flags.journal === false) ext4.journal = false;
+    if (Object.keys(ext4).length) part.ext4 = ext4;
+  }
+  const spec: Record<string, unknown> = { name: fs === 'ext4' ? 'ext4' : 'fat', table: 'none', partitions: [part] };
+  if (flags.epoch !== undefined) spec.sourceDateEpoch = Number(flags.epoch);
+  if (flags.seed !== undefined) spec.seed = String(flags.seed);
+  return runBuild(spec, process.cwd(), flags);
+}
+
+const common = (c: ReturnType<typeof cli.command>): ReturnType<typeof cli.command> => c
+  .option('-o, --output <file>', 'Output image file')
+  .option('--label <label>', 'Filesystem label')
+  .option('--uuid <uuid>', 'Filesystem UUID (FAT: volume id XXXX-XXXX)')
+  .option('--size <size>', 'auto (default) or a size such as 256MiB')
+  .option('--extra-space <size>', 'Free space added to an auto size')
+  .option('--epoch <seconds>', 'sourceDateEpoch (default $SOURCE_DATE_EPOCH)')
+  .option('--seed <seed>', 'Seed every id derives from')
+  .option('--format <format>', 'Container format')
+  .option('--compression <c>', 'Whole-file compression')
+  .option('--report <file>', 'Write a JSON report')
+  .option('--dry-run', 'Plan only')
+  .option('-q, --quiet', 'No progress bar or summary');
+
+common(cli.command('ext4 <dir>', 'Make a bare ext4 filesystem image from a directory'))
+  .option('--block-size <n>', '1024 | 2048 | 4096')
+  .option('--no-journal', 'No jbd2 journal')
+  .example('diskwright ext4 ./rootfs -o root.img --label nixos --extra-space 16MiB')
+  .action((dir: string, flags: QuickFlags) => quick('ext4', dir, flags));
+
+common(cli.command('fat <dir>', 'Make a bare FAT12/16/32 filesystem image from a directory'))
+  .option('--fat <bits>', '12 | 16 | 32 (default: by size, as mkfs.fat)')
+  .example('diskwright fat ./esp -o esp.img --label ESP')
+  .action((dir: string, flags: QuickFlags) => quick('vfat', dir, flags));
+
+registerExtraCommands(cli);
+
+cli.help();
+cli.version('0.1.0');
+
+function fail(e: unknown): never {
+  removeTemporaryOutputs();
+  if (e instanceof DiskwrightError) {
+    process.stderr.write(`diskwright: error ${e.code}: ${e.message}\n`);
+    process.exit(1);
+  }
+  const err = e as Error & { code?: string };
+  if (err && err.name === 'CACError') {
+    process.stderr.write(`diskwright: ${err.message} (see --help)\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`diskwright: internal error: ${err?.stack ?? String(e)}\n`);
+  process.exit(3);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    removeTemporaryOutputs();
+    process.stderr.write(`diskwright: interrupted (${sig}); no output written\n`);
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+
+try {
+  cli.parse(process.argv, { run: false });
+  if (!cli.matchedCommand) {
+    if (process.argv.length <= 2 || cli.options.help) { if (process.argv.length <= 2) cli.outputHelp(); }
+    else fail(new Error(`unknown command ${process.argv[2]}`));
+  } else {
+    await cli.runMatchedCommand();
+  }
+} catch (e) {
+  fail(e);
+}

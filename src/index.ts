@@ -1,0 +1,18 @@
+/**
+ * diskwright: build complete, bootable disk images from directory trees, in-process.
+ *
+ * @example
+ * import { buildImage, defineImage } from 'diskwright';
+ * const spec = defineImage({ layout: 'efi', root: { contents: [{ source: './rootfs', target: '/' }] } });
+ * const report = await buildImage(spec, { output: 'nixos.img' });
+ */
+export { buildImage, planImage, reportOf, defineImage } from './build.js';
+export type { BuildOptions, BuildReport, PartitionReport, Plan, Progress } from './build.js';
+export { DiskwrightError } from './errors.js';
+export { resolveSpec } from './spec/validate.js';
+export { loadSpecFile } from './spec/parse.js';
+export type { ImageSpec, PartitionSpec, ContentEntry, ResolvedSpec } from './spec/types.js';
+export { buildTree } from './tree/build.js';
+export type { Tree, TreeNode } from './tree/model.js';
+export type { Volume, Extent, Source } from './extent/extent.js';
+export { emit } from './container/emit.js';

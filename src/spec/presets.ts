@@ -1,0 +1,87 @@
+import { DiskwrightError } from '../errors.js';
+import { checkEnum, checkObject, checkString } from './check.js';
+import type { ImageSpec, LayoutName, PartitionSpec } from './types.js';
+
+export const PRESET_KEYS = ['layout', 'bootSize', 'additionalSpace', 'root', 'boot'] as const;
+
+/**
+ * The fixed ids make-disk-image.nix stamps with sgdisk when `deterministic` is set. The disk GUID
+ * there is written with 35 hex digits ("97FD5997-D90B-4AA3-8D16-C1723AEA73C"); sgdisk 1.0.9 reads
+ * that string as the GUID below, which is what NixOS images actually carry.
+ */
+export const NIXOS_IDS = {
+  disk: '97fd5997-f390-0b4a-a3f8-d106c1723aea',
+  part1: '1c06f03b-704e-4657-b9cd-681a087a2fdc',
+  part2: '970c694f-afd0-4b99-b750-cdb7a329ab6f',
+  root: 'f222513b-ded1-49fa-b591-20ce86a2fe7f',
+} as const;
+
+const PRESET_PART_KEYS = ['name', 'type', 'uuid', 'filesystem', 'label', 'fsUuid', 'extraSpace', 'contents', 'image', 'ext4', 'fat', 'flags'] as const;
+const LAYOUTS: readonly LayoutName[] = ['legacy', 'legacy+gpt', 'efi', 'hybrid', 'none'];
+
+/**
+ * Expand `layout:` into the table and partitions make-disk-image.nix creates (same parted
+ * positions, partition names, types and GUIDs). `root` and `boot` hold the filesystem parts of the
+ * two partitions; `bootSize` (default 256M, parted units as in NixOS) ends the ESP;
+ * `additionalSpace` is free space added to the root filesystem.
+ */
+export function expandPreset(spec: ImageSpec): ImageSpec {
+  const layout = checkEnum(spec.layout, 'layout', LAYOUTS);
+  if (spec.partitions !== undefined) throw new DiskwrightError('E_PRESET', 'layout presets define the partitions; give root/boot instead of partitions', { path: 'partitions', value: '(list)' });
+  if (spec.table !== undefined) throw new DiskwrightError('E_PRESET', `layout ${layout} defines the table; remove table`, { path: 'table', value: spec.table });
+  const bootSize = spec.bootSize === undefined ? '256M' : String(spec.bootSize);
+  checkString(bootSize, 'bootSize', { nonEmpty: true });
+  const root = spec.root === undefined ? {} : checkObject(spec.root, 'root', PRESET_PART_KEYS) as PartitionSpec;
+  const boot = spec.boot === undefined ? {} : checkObject(spec.boot, 'boot', PRESET_PART_KEYS) as PartitionSpec;
+  const hasEsp = layout === 'efi' || layout === 'hybrid';
+  if (!hasEsp && spec.boot !== undefined) throw new DiskwrightError('E_PRESET', `layout ${layout} has no ESP; boot is only for efi and hybrid`, { path: 'boot', value: '(object)' });
+  if (!hasEsp && spec.bootSize !== undefined) throw new DiskwrightError('E_PRESET', `layout ${layout} has no ESP; bootSize is only for efi and hybrid`, { path: 'bootSize', value: spec.bootSize });
+
+  const rootPart: PartitionSpec = {
+    filesystem: 'ext4',
+    label: 'nixos',
+    uuid: NIXOS_IDS.root,
+    fsUuid: root.uuid ?? NIXOS_IDS.root,
+    ...root,
+    name: root.name ?? 'primary',
+    extraSpace: root.extraSpace ?? spec.additionalSpace ?? 0,
+  };
+  const esp: PartitionSpec = {
+    filesystem: 'vfat', label: 'ESP', type: 'esp', uuid: NIXOS_IDS.part1, ...boot, name: boot.name ?? 'ESP',
+    parted: { start: '8MiB', end: bootSize },
+  };
+  const biosBoot = (uuid: string, start: string, end: string): PartitionSpec => ({ name: 'no-fs', type: 'bios-boot', uuid, filesystem: 'none', parted: { start, end } });
+
+  const out: ImageSpec = { ...spec, diskUuid: spec.diskUuid ?? NIXOS_IDS.disk };
+  delete out.bootSize; delete out.additionalSpace; delete out.root; delete out.boot;
+  switch (layout) {
+    case 'legacy':
+      out.table = 'mbr';
+      delete out.diskUuid;
+      { const { uuid: _u, ...noUuid } = rootPart; void _u; out.partitions = [{ type: '0x83', ...noUuid, parted: { start: '1MiB', end: '-1' } }]; }
+      break;
+    case 'legacy+gpt':
+      out.table = 'gpt';
+      out.partitions = [biosBoot(NIXOS_IDS.part1, '1MB', '2MB'), { type: 'linux', ...rootPart, uuid: root.uuid ?? NIXOS_IDS.part2, parted: { start: '2MB', end: '-1' } }];
+      // make-disk-image also sets partition 3's GUID, which does not exist in this layout.
+      break;
+    case 'efi':
+      out.table = 'gpt';
+      out.partitions = [esp, { type: 'linux', ...rootPart, parted: { start: bootSize, end: '-1' } }];
+      break;
+    case 'hybrid':
+      out.table = 'gpt';
+      out.partitions = [esp, biosBoot(NIXOS_IDS.part2, '0', '1024KiB'), { type: 'linux', ...rootPart, parted: { start: bootSize, end: '-1' } }];
+      break;
+    case 'none':
+      out.table = 'none';
+      delete out.diskUuid;
+      { const { uuid: _u, ...noUuid } = rootPart; void _u; out.partitions = [{ ...noUuid, name: root.name ?? 'nixos' }]; }
+      break;
+  }
+  if (layout === 'legacy+gpt' && root.uuid === undefined) {
+    // Root is partition 2 here: make-disk-image gives it the fixed part2 GUID; its fs UUID stays rootFSUID.
+    out.partitions![1]!.uuid = NIXOS_IDS.part2;
+  }
+  return out;
+}
