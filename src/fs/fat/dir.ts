@@ -38,13 +38,15 @@ export interface ShortEntryFields {
   firstCluster: number;
   size: number;
   mtime: Timestamp;
-  atime: Timestamp;
 }
 
-/** Encode one short entry at `offset` of `buf`. Creation time is the modification time (the tree has no birth time). */
+/**
+ * Encode one short entry at `offset` of `buf`. Creation time and access date are the modification
+ * time: the tree has no birth time, and access times change whenever a build reads its inputs, so
+ * using them would make two builds of the same tree differ.
+ */
 export function encodeShortEntry(e: ShortEntryFields, buf: Uint8Array, offset: number): void {
   const m = fatTime(e.mtime);
-  const a = fatTime(e.atime);
   DirEntry.encode({
     DIR_Name: e.name,
     DIR_Attr: e.attr,
@@ -52,7 +54,7 @@ export function encodeShortEntry(e: ShortEntryFields, buf: Uint8Array, offset: n
     DIR_CrtTimeTenth: m.tenth,
     DIR_CrtTime: m.time,
     DIR_CrtDate: m.date,
-    DIR_LstAccDate: a.date,
+    DIR_LstAccDate: m.date,
     DIR_FstClusHI: e.firstCluster >>> 16,
     DIR_WrtTime: m.time,
     DIR_WrtDate: m.date,
@@ -77,7 +79,7 @@ export function itemSlots(long: string | undefined): number {
 
 export interface DirHeader {
   /** Subdirectory: its own first cluster and its parent's (0 for the root, fatgen103 §6.5). */
-  sub?: { self: number; parent: number; mtime: Timestamp; atime: Timestamp };
+  sub?: { self: number; parent: number; mtime: Timestamp };
   /** Root: the volume label entry. */
   label?: { name: Uint8Array; time: Timestamp };
 }
@@ -91,13 +93,13 @@ export function encodeDirectory(header: DirHeader, items: readonly DirItem[], sl
   let at = 0;
   if (header.sub) {
     const s = header.sub;
-    encodeShortEntry({ name: DOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.self, size: 0, mtime: s.mtime, atime: s.atime }, buf, at);
-    encodeShortEntry({ name: DOTDOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.parent, size: 0, mtime: s.mtime, atime: s.atime }, buf, at + 32);
+    encodeShortEntry({ name: DOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.self, size: 0, mtime: s.mtime }, buf, at);
+    encodeShortEntry({ name: DOTDOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.parent, size: 0, mtime: s.mtime }, buf, at + 32);
     at += 64;
   }
   if (header.label) {
     const l = header.label;
-    encodeShortEntry({ name: l.name, attr: ATTR_VOLUME_ID, ntRes: 0, firstCluster: 0, size: 0, mtime: l.time, atime: l.time }, buf, at);
+    encodeShortEntry({ name: l.name, attr: ATTR_VOLUME_ID, ntRes: 0, firstCluster: 0, size: 0, mtime: l.time }, buf, at);
     at += 32;
   }
   for (const it of items) {

@@ -331,10 +331,10 @@ export function planFat(tree: Tree, ctx: FsContext): { volume: Volume; fat: FatP
   const encodeDir = (dir: DirNode, parent: DirNode | undefined): void => {
     const items: DirItem[] = dir.entries.map((e) => ({
       name: e.short!.name, ntRes: e.short!.ntRes, long: e.long, attr: attrsOf(e.node),
-      firstCluster: e.firstCluster, size: e.kind === 'file' ? e.node.size : 0, mtime: e.node.mtime, atime: e.node.atime,
+      firstCluster: e.firstCluster, size: e.kind === 'file' ? e.node.size : 0, mtime: e.node.mtime,
     }));
     const header = parent
-      ? { sub: { self: dir.firstCluster, parent: parent === root ? 0 : parent.firstCluster, mtime: dir.node.mtime, atime: dir.node.atime } }
+      ? { sub: { self: dir.firstCluster, parent: parent === root ? 0 : parent.firstCluster, mtime: dir.node.mtime } }
       : label ? { label: { name: label.bytes, time: epochTime } } : {};
     const bytes = encodeDirectory(header, items, dir.slots);
     const at = parent || !fixedRoot ? clusterOffset(dir.firstCluster) : (g.reservedSectors + g.numFats * g.fatSectors) * ss;
