@@ -31,6 +31,8 @@ export interface BuildOptions {
   compression?: string;
   compressionLevel?: number;
   dryRun?: boolean;
+  /** Compute the sha256 of the output for the report (default true). */
+  hash?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
   env?: Record<string, string | undefined>;
@@ -199,13 +201,13 @@ export async function buildImage(input: ImageSpec | unknown, opts: BuildOptions 
   const output = opts.output === '-' ? '-' : resolve(opts.output);
   const emitOpts = {
     format: plan.spec.format, compression: plan.spec.compression, compressionLevel: plan.spec.compressionLevel,
-    seed: plan.spec.seed, epoch: plan.spec.sourceDateEpoch,
+    seed: plan.spec.seed, epoch: plan.spec.sourceDateEpoch, hash: opts.hash !== false,
     ...(opts.signal ? { signal: opts.signal } : {}),
     onProgress: (done: number, total: number) => opts.onProgress?.({ phase: 'write', done, total }),
   };
   const r = await emit(plan.disk, output, emitOpts);
   report.output = output;
-  report.sha256 = r.sha256;
+  if (r.sha256 !== undefined) report.sha256 = r.sha256;
   report.outputBytes = r.bytes;
   return report;
 }

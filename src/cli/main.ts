@@ -15,7 +15,7 @@ import { registerExtraCommands } from './commands.js';
 
 const cli = cac('diskwright');
 
-interface BuildFlags { output?: string; format?: string; compression?: string; level?: number; report?: string; dryRun?: boolean; quiet?: boolean }
+interface BuildFlags { sha256?: boolean; output?: string; format?: string; compression?: string; level?: number; report?: string; dryRun?: boolean; quiet?: boolean }
 
 function defaultOutput(spec: { name?: string; format?: string; compression?: string }, flags: BuildFlags): string {
   const format = (flags.format ?? spec.format ?? 'raw') === 'vpc' ? 'vhd' : flags.format ?? spec.format ?? 'raw';
@@ -30,7 +30,7 @@ async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Prom
   const bar = progressBar(!flags.quiet && output !== '-');
   try {
     const report = await buildImage(spec, {
-      baseDir, output, dryRun: flags.dryRun === true,
+      baseDir, output, dryRun: flags.dryRun === true, hash: flags.report !== undefined || flags.sha256 === true,
       ...(flags.format !== undefined ? { format: flags.format } : {}),
       ...(flags.compression !== undefined ? { compression: flags.compression } : {}),
       ...(flags.level !== undefined ? { compressionLevel: Number(flags.level) } : {}),
@@ -39,7 +39,7 @@ async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Prom
     bar.done();
     if (flags.dryRun) process.stdout.write(layoutTable(report) + '\n');
     if (flags.report) writeFileSync(flags.report, JSON.stringify(report, null, 2) + '\n');
-    if (!flags.dryRun && !flags.quiet && output !== '-') process.stderr.write(`wrote ${report.output} (${report.size} bytes disk, sha256 ${report.sha256})\n`);
+    if (!flags.dryRun && !flags.quiet && output !== '-') process.stderr.write(`wrote ${report.output} (${report.size}-byte disk${report.sha256 ? `, sha256 ${report.sha256}` : ''})\n`);
     return report;
   } finally {
     bar.done();
@@ -54,6 +54,7 @@ cli
   .option('--level <n>', 'Compression level')
   .option('--report <file>', 'Write a JSON report (partitions, offsets, GUIDs, filesystem ids, sha256)')
   .option('--dry-run', 'Validate and plan; print the layout as a table; write nothing')
+  .option('--sha256', 'Print the sha256 of the output (always in --report)')
   .option('-q, --quiet', 'No progress bar or summary')
   .example('diskwright build examples/efi-disk.yaml -o disk.img --report disk.json')
   .action(async (specPath: string, flags: BuildFlags) => {
@@ -93,6 +94,7 @@ const common = (c: ReturnType<typeof cli.command>): ReturnType<typeof cli.comman
   .option('--format <format>', 'Container format')
   .option('--compression <c>', 'Whole-file compression')
   .option('--report <file>', 'Write a JSON report')
+  .option('--sha256', 'Print the sha256 of the output')
   .option('--dry-run', 'Plan only')
   .option('-q, --quiet', 'No progress bar or summary');
 

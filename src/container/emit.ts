@@ -12,11 +12,13 @@ export interface EmitOptions extends ContainerOptions {
   format: string;
   compression: string;
   compressionLevel?: number | undefined;
+  /** Compute the output's sha256 (default true). Hashing reads holes as zeros, so it costs time on big sparse disks. */
+  hash?: boolean;
 }
 
 export interface EmitResult {
-  /** sha256 of the output file bytes (holes hashed as zeros). */
-  sha256: string;
+  /** sha256 of the output file bytes (holes hashed as zeros); undefined when hashing was off. */
+  sha256: string | undefined;
   /** Bytes of output (the container file, after compression). */
   bytes: number;
 }
@@ -42,7 +44,8 @@ export async function emit(disk: Volume, out: string, opts: EmitOptions): Promis
   }
 
   if (!comp) {
-    const sink = new HashingSink(new FileSink(out));
+    const file = new FileSink(out);
+    const sink = opts.hash === false ? file : new HashingSink(file);
     try {
       await writer.write(disk, sink, opts);
       await sink.finish();
@@ -50,7 +53,7 @@ export async function emit(disk: Volume, out: string, opts: EmitOptions): Promis
       sink.abort();
       throw e;
     }
-    return { sha256: sink.hash.digest('hex'), bytes: sink.position };
+    return { sha256: sink instanceof HashingSink ? sink.hash.digest('hex') : undefined, bytes: sink.position };
   }
 
   // Compressed: container -> compressor -> temp file; the hash is of the compressed file.
