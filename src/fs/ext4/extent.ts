@@ -1,0 +1,98 @@
+/**
+ * Extent trees (ext4 docs §4.6.3.1 Extent Tree; ext3_extents.h). A file's mapping is a list of
+ * extents (logical block, length ≤ 32768, physical block). Up to 4 fit in i_block; more go into
+ * leaf blocks under index entries, one level per factor of (blockSize - 12) / 12. Every tree block
+ * ends with `struct ext4_extent_tail`: crc32c(inode seed, block up to the tail).
+ */
+import { defineStruct } from '../../util/struct.js';
+import { crc32cUpdate } from './checksum.js';
+
+export const ExtentHeader = defineStruct('ext3_extent_header', 12, [
+  { name: 'eh_magic', offset: 0x0, kind: 'u16le' },
+  { name: 'eh_entries', offset: 0x2, kind: 'u16le' },
+  { name: 'eh_max', offset: 0x4, kind: 'u16le' },
+  { name: 'eh_depth', offset: 0x6, kind: 'u16le' },
+  { name: 'eh_generation', offset: 0x8, kind: 'u32le' },
+]);
+
+export const ExtentLeaf = defineStruct('ext3_extent', 12, [
+  { name: 'ee_block', offset: 0x0, kind: 'u32le' },
+  { name: 'ee_len', offset: 0x4, kind: 'u16le' },
+  { name: 'ee_start_hi', offset: 0x6, kind: 'u16le' },
+  { name: 'ee_start_lo', offset: 0x8, kind: 'u32le' },
+]);
+
+export const ExtentIndex = defineStruct('ext3_extent_idx', 12, [
+  { name: 'ei_block', offset: 0x0, kind: 'u32le' },
+  { name: 'ei_leaf_lo', offset: 0x4, kind: 'u32le' },
+  { name: 'ei_leaf_hi', offset: 0x8, kind: 'u16le' },
+  { name: 'ei_unused', offset: 0xa, kind: 'u16le' },
+]);
+
+export const EXTENT_MAGIC = 0xf30a;
+/** Longest initialized extent (ee_len ≤ 32768; above that the length means "unwritten"). */
+export const MAX_EXTENT_LEN = 32768;
+const IN_INODE_ENTRIES = 4;
+
+/** One mapped run: logical blocks [lblk, lblk + len) live at physical [pblk, pblk + len). */
+export interface MappedExtent {
+  lblk: number;
+  len: number;
+  pblk: number;
+}
+
+const perBlock = (blockSize: number): number => Math.floor((blockSize - 12) / 12);
+
+/** Tree blocks needed to map `count` extents (0 when they fit in the inode). */
+export function extentTreeBlocks(count: number, blockSize: number): number {
+  if (count <= IN_INODE_ENTRIES) return 0;
+  const per = perBlock(blockSize);
+  let n = Math.ceil(count / per);
+  let total = n;
+  while (n > IN_INODE_ENTRIES) { n = Math.ceil(n / per); total += n; }
+  return total;
+}
+
+interface Entry { lblk: number; pblk: number; len: number }
+
+function writeEntries(buf: Uint8Array, at: number, entries: readonly Entry[], depth: number, max: number): void {
+  ExtentHeader.encode({ eh_magic: EXTENT_MAGIC, eh_entries: entries.length, eh_max: max, eh_depth: depth, eh_generation: 0 }, buf, at);
+  let o = at + 12;
+  for (const e of entries) {
+    const lo = e.pblk % 0x1_0000_0000, hi = Math.floor(e.pblk / 0x1_0000_0000);
+    if (depth === 0) ExtentLeaf.encode({ ee_block: e.lblk, ee_len: e.len, ee_start_hi: hi, ee_start_lo: lo }, buf, o);
+    else ExtentIndex.encode({ ei_block: e.lblk, ei_leaf_lo: lo, ei_leaf_hi: hi, ei_unused: 0 }, buf, o);
+    o += 12;
+  }
+}
+
+/**
+ * Encode the tree: the 60-byte i_block and the tree blocks placed at `treeBlocks` (as many as
+ * `extentTreeBlocks` says, leaves first, then each index level). `inodeSeed` seals the tails.
+ */
+export function encodeExtentTree(extents: readonly MappedExtent[], treeBlocks: readonly number[], blockSize: number, inodeSeed: number): { iblock: Uint8Array; blocks: Uint8Array[] } {
+  const iblock = new Uint8Array(60);
+  const blocks: Uint8Array[] = [];
+  let level: Entry[] = extents.map((e) => ({ lblk: e.lblk, pblk: e.pblk, len: e.len }));
+  let depth = 0;
+  const per = perBlock(blockSize);
+  let next = 0;
+  while (level.length > IN_INODE_ENTRIES) {
+    const up: Entry[] = [];
+    for (let i = 0; i < level.length; i += per) {
+      const chunk = level.slice(i, i + per);
+      const pblk = treeBlocks[next++];
+      if (pblk === undefined) throw new Error('extent tree: fewer blocks allocated than needed');
+      const buf = new Uint8Array(blockSize);
+      writeEntries(buf, 0, chunk, depth, per);
+      const tail = 12 + 12 * per;
+      new DataView(buf.buffer).setUint32(tail, crc32cUpdate(inodeSeed, buf, 0, tail), true);
+      blocks.push(buf);
+      up.push({ lblk: chunk[0]!.lblk, pblk, len: 0 });
+    }
+    level = up;
+    depth++;
+  }
+  writeEntries(iblock, 0, level, depth, IN_INODE_ENTRIES);
+  return { iblock, blocks };
+}

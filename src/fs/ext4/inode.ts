@@ -1,0 +1,84 @@
+/**
+ * The ext4 inode (ext4 docs §4.6 Index Nodes; ext2_fs.h `struct ext2_inode_large`), 256 bytes with
+ * i_extra_isize 32: nanosecond timestamps with two extra epoch bits (dates to 2446), crtime,
+ * i_checksum_hi. Checksum: crc32c(seed, le32 ino, le32 generation, inode with both checksum fields
+ * zeroed), low half in l_i_checksum_lo and high half in i_checksum_hi.
+ */
+import type { Timestamp } from '../../tree/model.js';
+import { defineStruct } from '../../util/struct.js';
+import { crc32cU32, crc32cUpdate } from './checksum.js';
+
+export const INODE_SIZE = 256;
+export const EXTRA_ISIZE = 32;
+
+export const Inode = defineStruct('ext2_inode_large', INODE_SIZE, [
+  { name: 'i_mode', offset: 0x0, kind: 'u16le' },
+  { name: 'i_uid', offset: 0x2, kind: 'u16le' },
+  { name: 'i_size_lo', offset: 0x4, kind: 'u32le' },
+  { name: 'i_atime', offset: 0x8, kind: 'u32le' },
+  { name: 'i_ctime', offset: 0xc, kind: 'u32le' },
+  { name: 'i_mtime', offset: 0x10, kind: 'u32le' },
+  { name: 'i_dtime', offset: 0x14, kind: 'u32le' },
+  { name: 'i_gid', offset: 0x18, kind: 'u16le' },
+  { name: 'i_links_count', offset: 0x1a, kind: 'u16le' },
+  { name: 'i_blocks_lo', offset: 0x1c, kind: 'u32le' },
+  { name: 'i_flags', offset: 0x20, kind: 'u32le' },
+  { name: 'l_i_version', offset: 0x24, kind: 'u32le' },
+  { name: 'i_block', offset: 0x28, kind: { bytes: 60 } },
+  { name: 'i_generation', offset: 0x64, kind: 'u32le' },
+  { name: 'i_file_acl_lo', offset: 0x68, kind: 'u32le' },
+  { name: 'i_size_high', offset: 0x6c, kind: 'u32le' },
+  { name: 'i_obso_faddr', offset: 0x70, kind: 'u32le' },
+  { name: 'l_i_blocks_high', offset: 0x74, kind: 'u16le' },
+  { name: 'l_i_file_acl_high', offset: 0x76, kind: 'u16le' },
+  { name: 'l_i_uid_high', offset: 0x78, kind: 'u16le' },
+  { name: 'l_i_gid_high', offset: 0x7a, kind: 'u16le' },
+  { name: 'l_i_checksum_lo', offset: 0x7c, kind: 'u16le' },
+  { name: 'l_i_reserved', offset: 0x7e, kind: 'u16le' },
+  { name: 'i_extra_isize', offset: 0x80, kind: 'u16le' },
+  { name: 'i_checksum_hi', offset: 0x82, kind: 'u16le' },
+  { name: 'i_ctime_extra', offset: 0x84, kind: 'u32le' },
+  { name: 'i_mtime_extra', offset: 0x88, kind: 'u32le' },
+  { name: 'i_atime_extra', offset: 0x8c, kind: 'u32le' },
+  { name: 'i_crtime', offset: 0x90, kind: 'u32le' },
+  { name: 'i_crtime_extra', offset: 0x94, kind: 'u32le' },
+  { name: 'i_version_hi', offset: 0x98, kind: 'u32le' },
+  { name: 'i_projid', offset: 0x9c, kind: 'u32le' },
+]);
+
+/** Where in-inode extended attributes start: after the 128-byte base and i_extra_isize. */
+export const IBODY_XATTR_OFFSET = 128 + EXTRA_ISIZE;
+
+// i_flags (ext2_fs.h).
+export const EXT4_INDEX_FL = 0x1000;
+export const EXT4_EXTENTS_FL = 0x80000;
+
+/**
+ * Encode seconds as ext4 does (ext4 docs §4.6.1 Inode Timestamps): the low 32 bits as a signed
+ * 32-bit value, plus two epoch bits in the extra field so that times up to 2446 survive.
+ */
+export function encodeTime(t: Timestamp): { base: number; extra: number } {
+  const sec = Math.trunc(t.sec);
+  const low = sec - Math.floor(sec / 0x1_0000_0000) * 0x1_0000_0000; // sec mod 2^32, in [0, 2^32)
+  const signedLow = low >= 0x8000_0000 ? low - 0x1_0000_0000 : low;
+  const epochBits = ((sec - signedLow) / 0x1_0000_0000) & 3;
+  const nsec = Math.min(Math.max(Math.trunc(t.nsec), 0), 999_999_999);
+  return { base: low, extra: ((nsec * 4) + epochBits) >>> 0 };
+}
+
+/** Seal the checksum of the inode at buf[offset, offset + INODE_SIZE). */
+export function sealInode(buf: Uint8Array, offset: number, ino: number, generation: number, csumSeed: number): void {
+  const dv = new DataView(buf.buffer, buf.byteOffset + offset, INODE_SIZE);
+  dv.setUint16(0x7c, 0, true);
+  dv.setUint16(0x82, 0, true);
+  let c = crc32cU32(csumSeed, ino);
+  c = crc32cU32(c, generation);
+  c = crc32cUpdate(c, buf, offset, offset + INODE_SIZE);
+  dv.setUint16(0x7c, c & 0xffff, true);
+  dv.setUint16(0x82, c >>> 16, true);
+}
+
+/** The per-inode checksum seed that directory, extent and htree blocks use. */
+export function inodeCsumSeed(csumSeed: number, ino: number, generation: number): number {
+  return crc32cU32(crc32cU32(csumSeed, ino), generation);
+}
