@@ -12,6 +12,10 @@ const FAT_MIN_SEC = 315532800;
 /** 2107-12-31T23:59:58Z, the last. */
 const FAT_MAX_SEC = 4354819198;
 
+const O = Object.fromEntries(DirEntry.fields.map((f) => [f.name, f.offset])) as Record<
+  'DIR_Name' | 'DIR_Attr' | 'DIR_NTRes' | 'DIR_CrtTimeTenth' | 'DIR_CrtTime' | 'DIR_CrtDate' | 'DIR_LstAccDate'
+  | 'DIR_FstClusHI' | 'DIR_WrtTime' | 'DIR_WrtDate' | 'DIR_FstClusLO' | 'DIR_FileSize', number>;
+
 export interface FatTime {
   date: number;
   time: number;
@@ -46,21 +50,22 @@ export interface ShortEntryFields {
  * using them would make two builds of the same tree differ.
  */
 export function encodeShortEntry(e: ShortEntryFields, buf: Uint8Array, offset: number): void {
+  // Hot path (one call per file): DataView writes at the offsets DirEntry declares, instead of the
+  // generic encoder; values are in range by construction.
   const m = fatTime(e.mtime);
-  DirEntry.encode({
-    DIR_Name: e.name,
-    DIR_Attr: e.attr,
-    DIR_NTRes: e.ntRes,
-    DIR_CrtTimeTenth: m.tenth,
-    DIR_CrtTime: m.time,
-    DIR_CrtDate: m.date,
-    DIR_LstAccDate: m.date,
-    DIR_FstClusHI: e.firstCluster >>> 16,
-    DIR_WrtTime: m.time,
-    DIR_WrtDate: m.date,
-    DIR_FstClusLO: e.firstCluster & 0xffff,
-    DIR_FileSize: e.size,
-  }, buf, offset);
+  const dv = new DataView(buf.buffer, buf.byteOffset + offset, DirEntry.size);
+  buf.set(e.name, offset + O.DIR_Name);
+  dv.setUint8(O.DIR_Attr, e.attr);
+  dv.setUint8(O.DIR_NTRes, e.ntRes);
+  dv.setUint8(O.DIR_CrtTimeTenth, m.tenth);
+  dv.setUint16(O.DIR_CrtTime, m.time, true);
+  dv.setUint16(O.DIR_CrtDate, m.date, true);
+  dv.setUint16(O.DIR_LstAccDate, m.date, true);
+  dv.setUint16(O.DIR_FstClusHI, e.firstCluster >>> 16, true);
+  dv.setUint16(O.DIR_WrtTime, m.time, true);
+  dv.setUint16(O.DIR_WrtDate, m.date, true);
+  dv.setUint16(O.DIR_FstClusLO, e.firstCluster & 0xffff, true);
+  dv.setUint32(O.DIR_FileSize, e.size, true);
 }
 
 const DOT = Uint8Array.from(Buffer.from('.          ', 'latin1'));

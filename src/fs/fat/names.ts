@@ -19,6 +19,18 @@ const SHORT_EXTRA = new Set(['$', '%', "'", '-', '_', '@', '~', '`', '!', '(', '
 const MAX_LONG_UNITS = 255;
 const UNITS_PER_LFN = 13;
 
+/** Byte offsets of the 13 name units in a long-name entry: LDIR_Name1 (5), LDIR_Name2 (6), LDIR_Name3 (2). */
+const LFN_UNIT_AT = [
+  ...[0, 1, 2, 3, 4].map((i) => LfnEntry.offsetOf('LDIR_Name1') + 2 * i),
+  ...[0, 1, 2, 3, 4, 5].map((i) => LfnEntry.offsetOf('LDIR_Name2') + 2 * i),
+  ...[0, 1].map((i) => LfnEntry.offsetOf('LDIR_Name3') + 2 * i),
+];
+const LFN_ORD = LfnEntry.offsetOf('LDIR_Ord');
+const LFN_ATTR = LfnEntry.offsetOf('LDIR_Attr');
+const LFN_TYPE = LfnEntry.offsetOf('LDIR_Type');
+const LFN_CHKSUM = LfnEntry.offsetOf('LDIR_Chksum');
+const LFN_CLUS = LfnEntry.offsetOf('LDIR_FstClusLO');
+
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** The long name FAT stores for a tree name: UTF-8 decoded, trailing dots/spaces dropped; errors name `where`. */
@@ -174,27 +186,22 @@ export function lfnEntryCount(longName: string): number {
  */
 export function encodeLfnEntries(longName: string, checksum: number, buf: Uint8Array, offset: number): number {
   const n = lfnEntryCount(longName);
-  const units = new Uint16Array(n * UNITS_PER_LFN).fill(0xffff);
-  for (let i = 0; i < longName.length; i++) units[i] = longName.charCodeAt(i);
-  if (longName.length < units.length) units[longName.length] = 0;
-  const part = (from: number, count: number): Uint8Array => {
-    const out = new Uint8Array(count * 2);
-    for (let i = 0; i < count; i++) { out[2 * i] = units[from + i]! & 0xff; out[2 * i + 1] = units[from + i]! >> 8; }
-    return out;
-  };
   for (let k = 0; k < n; k++) {
     const ord = n - k; // physical entry k holds ordinal n - k
-    const at = (ord - 1) * UNITS_PER_LFN;
-    LfnEntry.encode({
-      LDIR_Ord: ord | (k === 0 ? LAST_LONG_ENTRY : 0),
-      LDIR_Name1: part(at, 5),
-      LDIR_Attr: ATTR_LONG_NAME,
-      LDIR_Type: 0,
-      LDIR_Chksum: checksum,
-      LDIR_Name2: part(at + 5, 6),
-      LDIR_FstClusLO: 0,
-      LDIR_Name3: part(at + 11, 2),
-    }, buf, offset + k * 32);
+    const at = offset + k * 32;
+    buf[at + LFN_ORD] = ord | (k === 0 ? LAST_LONG_ENTRY : 0);
+    buf[at + LFN_ATTR] = ATTR_LONG_NAME;
+    buf[at + LFN_TYPE] = 0;
+    buf[at + LFN_CHKSUM] = checksum;
+    buf[at + LFN_CLUS] = 0;
+    buf[at + LFN_CLUS + 1] = 0;
+    const first = (ord - 1) * UNITS_PER_LFN;
+    for (let j = 0; j < UNITS_PER_LFN; j++) {
+      const i = first + j;
+      const u = i < longName.length ? longName.charCodeAt(i) : i === longName.length ? 0 : 0xffff;
+      buf[at + LFN_UNIT_AT[j]!] = u & 0xff;
+      buf[at + LFN_UNIT_AT[j]! + 1] = u >> 8;
+    }
   }
   return n * 32;
 }
