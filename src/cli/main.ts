@@ -137,11 +137,14 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
+// cac reads a lone "-" as a missing value; "-o -" (stdout) is passed on as --output=-.
+const argv = process.argv.flatMap((a, i, all) => (a === '-' && (all[i - 1] === '-o' || all[i - 1] === '--output') ? [] : (a === '-o' || a === '--output') && all[i + 1] === '-' ? ['--output=-'] : [a]));
+
 try {
-  cli.parse(process.argv, { run: false });
+  cli.parse(argv, { run: false });
   if (!cli.matchedCommand) {
-    if (process.argv.length <= 2 || cli.options.help) { if (process.argv.length <= 2) cli.outputHelp(); }
-    else fail(new Error(`unknown command ${process.argv[2]}`));
+    if (argv.length <= 2 || cli.options.help) { if (argv.length <= 2) cli.outputHelp(); }
+    else fail(new Error(`unknown command ${argv[2]}`));
   } else {
     await cli.runMatchedCommand();
   }

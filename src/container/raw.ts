@@ -1,4 +1,5 @@
 import { chunks } from '../extent/read.js';
+import { yieldToEventLoop } from './sink.js';
 import type { ContainerWriter } from './types.js';
 
 /** Raw: the disk bytes as they are; holes stay holes on a seekable sink. */
@@ -6,7 +7,9 @@ export const rawWriter: ContainerWriter = {
   format: 'raw',
   suffix: '.img',
   async write(disk, sink, opts) {
+    let n = 0;
     for (const c of chunks(disk)) {
+      if (++n % 32 === 0) await yieldToEventLoop();
       opts.signal?.throwIfAborted();
       if (c.offset > sink.position) await sink.skip(c.offset - sink.position);
       await sink.write(c.data);

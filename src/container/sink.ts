@@ -96,17 +96,25 @@ export class HashingSink implements Sink {
     this.hash.update(data);
     return this.inner.write(data);
   }
-  skip(n: number): void | Promise<void> {
+  async skip(n: number): Promise<void> {
     let left = n;
+    let sinceYield = 0;
     while (left > 0) {
       const k = Math.min(left, ZEROS.length);
       this.hash.update(ZEROS.subarray(0, k));
       left -= k;
+      // Long runs of zeros take seconds to hash: let signals and timers run now and then.
+      if ((sinceYield += k) >= 256 << 20) { sinceYield = 0; await yieldToEventLoop(); }
     }
     return this.inner.skip(n);
   }
   finish(): Promise<void> { return this.inner.finish(); }
   abort(): void { this.inner.abort(); }
+}
+
+/** Let pending I/O callbacks, timers and signal handlers run (long synchronous loops call this). */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Temporary outputs alive in this process, removed if the process is interrupted. */
