@@ -22,10 +22,11 @@ export interface TarMember {
 /* POSIX.1-1988 ustar header (POSIX.1-2017 pax, "ustar Interchange Format"): offsets in bytes. */
 const H = { name: [0, 100], mode: [100, 8], uid: [108, 8], gid: [116, 8], size: [124, 12], mtime: [136, 12], chksum: [148, 8], typeflag: [156, 1], linkname: [157, 100], magic: [257, 6], uname: [265, 32], gname: [297, 32], devmajor: [329, 8], devminor: [337, 8], prefix: [345, 155] } as const;
 
+/** A NUL-terminated header field, copied (the header buffer is reused for the next member). */
 function field(h: Buffer, f: readonly [number, number]): Buffer {
   const b = h.subarray(f[0], f[0] + f[1]);
   const z = b.indexOf(0);
-  return z < 0 ? b : b.subarray(0, z);
+  return Buffer.from(z < 0 ? b : b.subarray(0, z));
 }
 
 function num(h: Buffer, f: readonly [number, number]): number {
