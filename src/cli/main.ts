@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { cac } from 'cac';
 import { buildImage, type BuildReport } from '../build.js';
 import { compressor } from '../container/compress.js';
@@ -28,6 +29,7 @@ async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Prom
   const s = (spec ?? {}) as ImageSpec;
   const output = flags.output ?? defaultOutput(s, flags);
   const bar = progressBar(!flags.quiet && output !== '-');
+  if (output !== '-' && !flags.dryRun) mkdirSync(dirname(output), { recursive: true });
   try {
     const report = await buildImage(spec, {
       baseDir, output, dryRun: flags.dryRun === true, hash: flags.report !== undefined || flags.sha256 === true,
