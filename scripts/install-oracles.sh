@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the reference tools the tests use as oracles (Debian packages). Run as root.
+# scripts/test.mjs calls this when a tool is missing, so `npm test` works on a fresh machine.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(fdisk gdisk parted e2fsprogs dosfstools mtools qemu-utils qemu-system-x86 ovmf xorriso genisoimage
+      squashfs-tools zstd xz-utils bzip2 gzip cpio attr ca-certificates)
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; else SUDO=; fi
+$SUDO apt-get update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
