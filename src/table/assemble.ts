@@ -1,4 +1,4 @@
-import { placeVolume, VolumeBuilder, type Volume } from '../extent/extent.js';
+import { placeVolume, sliceExtent, VolumeBuilder, type Extent, type Volume } from '../extent/extent.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import { crc32 } from '../util/crc32.js';
 import { encodeEntries, encodeHeader, type GptPartition } from './gpt.js';
@@ -79,10 +79,27 @@ export function assembleDisk(spec: ResolvedSpec, layout: DiskLayout, volumes: Re
     b.addBytes(g.backupEntriesLba * S, entries);
     b.addBytes((g.totalSectors - 1) * S, encodeHeader(g, spec.diskUuid, crc, true));
   }
+  // Blobs marked inPartition (genimage's in-partition) overwrite the partition's bytes there.
+  const cuts = blobs.filter((r) => r.inPartition).map((r) => [r.offset, r.offset + r.size] as const);
   for (const q of layout.placements) {
     const vol = volumes.get(q.part.index);
-    if (vol) for (const e of placeVolume(vol, q.offset)) b.add(e);
+    if (vol) for (const e of placeVolume(vol, q.offset)) for (const piece of cutAround(e, cuts)) b.add(piece);
   }
   for (const r of blobs) b.addFile(r.offset, r.source, 0, r.size, r.size);
   return b.finish(layout.size, 'disk');
+}
+
+/** The parts of `e` outside every `[from, to)` in `cuts`. */
+function cutAround(e: Extent, cuts: readonly (readonly [number, number])[]): Extent[] {
+  let pieces = [e];
+  for (const [from, to] of cuts) {
+    pieces = pieces.flatMap((p) => {
+      if (to <= p.offset || from >= p.offset + p.length) return [p];
+      const out: Extent[] = [];
+      if (from > p.offset) out.push(sliceExtent(p, p.offset, from));
+      if (to < p.offset + p.length) out.push(sliceExtent(p, to, p.offset + p.length));
+      return out;
+    });
+  }
+  return pieces;
 }
