@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { createHash, type Hash } from 'node:crypto';
@@ -43,9 +43,9 @@ export class FileSink implements Sink {
   }
   skip(n: number): void { this.pos += n; }
   async finish(): Promise<void> {
-    // The file gets its full length even when it ends in a hole.
+    // The file gets its full length even when it ends in a hole. No fsync: like mkfs and cp we
+    // leave flushing to the kernel; the rename still makes the output appear only when complete.
     ftruncateSync(this.fd, this.pos);
-    fsyncSync(this.fd);
     closeSync(this.fd);
     renameSync(this.tmp, this.dest);
     liveTemps.delete(this.tmp);
