@@ -133,7 +133,7 @@ export function chooseGeometry(req: GeometryRequest): FatGeometry {
     return g12.clusters <= FAT12_MAX_CLUSTERS ? g12 : layout(req, 16, req.clusterSize);
   }
   let cs = Math.max(ss, type === 32 ? defaultClusterSize32(bytes) : defaultClusterSize16(bytes));
-  const maxCs = Math.max(ss, 32768);
+  const maxCs = Math.max(ss, 65536);
   for (;;) {
     let g: FatGeometry;
     if (req.fatType === undefined && type !== 32) {
