@@ -5,7 +5,7 @@ import { truncateSync, writeFileSync, closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../src/build.js';
 import { run, runOk, tempDir } from '../helpers/tools.js';
-import { sfdiskJson, type SfdiskTable } from '../helpers/disk.js';
+import { sfdiskJson, withDevice, type SfdiskTable } from '../helpers/disk.js';
 
 /**
  * The NixOS presets against make-disk-image.nix itself: the same parted + sgdisk commands it runs
@@ -62,7 +62,7 @@ const { dir, cleanup } = tempDir('dw-nixos-');
 const rootImage = join(dir, 'root.img');
 writeFileSync(rootImage, randomBytes(5 * 1024 * 1024 + 1536));
 
-const cases: { layout: string; size: number | 'auto'; bootSize?: string }[] = [];
+const cases: { layout: string; size: number | 'auto'; bootSize?: string; sectorSize?: number }[] = [];
 for (const size of [64 * 2 ** 20, 1000 * 2 ** 20, 100000256, 67 * 2 ** 20 + 512]) {
   cases.push({ layout: 'legacy', size }, { layout: 'legacy+gpt', size });
 }
@@ -70,12 +70,17 @@ for (const [size, bootSize] of [[64 * 2 ** 20, '32M'], [64 * 2 ** 20, '32MiB'], 
   cases.push({ layout: 'efi', size, bootSize }, { layout: 'hybrid', size, bootSize });
 }
 for (const layout of ['legacy', 'legacy+gpt', 'efi', 'hybrid']) cases.push({ layout, size: 'auto', bootSize: '256M' });
+// 4096-byte sectors: parted and sgdisk run on a loop device with that logical sector size
+for (const layout of ['legacy', 'legacy+gpt', 'efi', 'hybrid']) {
+  cases.push({ layout, size: 300 * 2 ** 20, bootSize: '256M', sectorSize: 4096 }, { layout, size: 'auto', bootSize: '100MiB', sectorSize: 4096 });
+}
 
 for (const c of cases) {
-  test(`layout ${c.layout}, disk ${c.size}${c.bootSize ? `, bootSize ${c.bootSize}` : ''}: same table as make-disk-image's parted + sgdisk`, async () => {
+  const ss = c.sectorSize ?? 512;
+  test(`layout ${c.layout}, ${ss}-byte sectors, disk ${c.size}${c.bootSize ? `, bootSize ${c.bootSize}` : ''}: same table as make-disk-image's parted + sgdisk`, async () => {
     const ours = join(dir, 'ours.img');
     const spec: Record<string, unknown> = {
-      layout: c.layout, size: c.size,
+      layout: c.layout, size: c.size, sectorSize: ss,
       root: c.size === 'auto' ? { filesystem: 'image', image: rootImage } : { filesystem: 'none' },
     };
     if (c.layout === 'efi' || c.layout === 'hybrid') {
@@ -86,10 +91,24 @@ for (const c of cases) {
     const theirs = join(dir, 'theirs.img');
     closeSync(openSync(theirs, 'w'));
     truncateSync(theirs, report.size);
-    makeDiskImageNix(theirs, c.layout, c.bootSize ?? '256M');
-    compare(sfdiskJson(ours), sfdiskJson(theirs), c.layout);
-    assert.equal(run('sfdisk', ['--verify', ours]).status, 0);
-    if (c.layout !== 'legacy') assert.match(runOk('sgdisk', ['-v', ours]), /No problems found/);
+    let theirTable: SfdiskTable;
+    if (ss === 512) {
+      makeDiskImageNix(theirs, c.layout, c.bootSize ?? '256M');
+      theirTable = sfdiskJson(theirs);
+    } else {
+      const dev = runOk('losetup', ['-f', '--show', '-b', String(ss), theirs]).trim();
+      try {
+        makeDiskImageNix(dev, c.layout, c.bootSize ?? '256M');
+        theirTable = sfdiskJson(dev);
+      } finally {
+        run('losetup', ['-d', dev]);
+      }
+    }
+    withDevice(ours, ss, (dev) => {
+      compare(sfdiskJson(dev), theirTable, c.layout);
+      assert.equal(run('sfdisk', ['--verify', dev]).status, 0);
+      if (c.layout !== 'legacy') assert.match(runOk('sgdisk', ['-v', dev]), /No problems found/);
+    });
     if (c.size === 'auto') {
       const root = report.partitions[report.partitions.length - 1]!;
       assert.ok(root.size >= 5 * 1024 * 1024 + 1536, 'root partition holds the root image');
