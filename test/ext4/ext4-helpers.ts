@@ -1,0 +1,77 @@
+/** Shared steps of the ext4 tests: build an image from a tree, and ask the reference tools about it. */
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { emit } from '../../src/container/emit.js';
+import { ext4Handler } from '../../src/fs/ext4/index.js';
+import type { FsContext, PlannedFilesystem } from '../../src/fs/types.js';
+import type { Ext4Options } from '../../src/spec/types.js';
+import { buildTree } from '../../src/tree/build.js';
+import type { Tree } from '../../src/tree/model.js';
+import { run, runOk } from '../helpers/tools.js';
+
+export const EPOCH = 1700000000;
+
+export function treeOf(dir: string, epoch: number | undefined = EPOCH): Tree {
+  return buildTree([{ source: dir, target: '/' }], { baseDir: '/', epoch, specPath: 'contents' });
+}
+
+export interface BuildOptions {
+  size?: number | 'auto';
+  extraSpace?: number;
+  label?: string;
+  fsUuid?: string;
+  seed?: string;
+  epoch?: number | undefined;
+  ext4?: Ext4Options;
+  name?: string;
+}
+
+export function ctxFor(o: BuildOptions = {}): FsContext {
+  const ctx: FsContext = {
+    name: o.name ?? 'root', specPath: 'partitions[0]', seed: o.seed ?? 'ext4-test-seed', epoch: 'epoch' in o ? o.epoch : EPOCH,
+    size: o.size ?? 'auto', extraSpace: o.extraSpace ?? 0, sectorSize: 512, ext4: o.ext4 ?? {}, fat: {},
+  };
+  if (o.label !== undefined) ctx.label = o.label;
+  if (o.fsUuid !== undefined) ctx.fsUuid = o.fsUuid;
+  return ctx;
+}
+
+/** Plan and write an image; returns the plan and the image's sha256. */
+export async function buildExt4(tree: Tree, out: string, o: BuildOptions = {}): Promise<PlannedFilesystem & { sha256: string }> {
+  const ctx = ctxFor(o);
+  const planned = ext4Handler.plan(tree, ctx);
+  const r = await emit(planned.volume, out, { format: 'raw', compression: 'none', seed: ctx.seed, epoch: ctx.epoch });
+  return { ...planned, sha256: r.sha256 };
+}
+
+/** e2fsck -fn must exit 0 and ask to fix nothing. */
+export function assertFsckClean(img: string): string {
+  const r = run('e2fsck', ['-fn', img]);
+  assert.equal(r.status, 0, `e2fsck -fn ${img} exited ${r.status}\n${r.stdout}\n${r.stderr}`);
+  assert.doesNotMatch(r.stdout + r.stderr, /Fix\?|Clear\?|Salvage\?|Relocate\?/, r.stdout);
+  return r.stdout;
+}
+
+/** dumpe2fs -h as a field map ("Filesystem features" -> "has_journal ..."). */
+export function dumpe2fsHeader(img: string): Map<string, string> {
+  const out = runOk('dumpe2fs', ['-h', img]);
+  const m = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const i = line.indexOf(':');
+    if (i > 0) m.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
+  }
+  return m;
+}
+
+/** Mount read-only through a loop device, run `fn`, always unmount. */
+export async function withMount<T>(img: string, mnt: string, fn: (dir: string) => T | Promise<T>): Promise<T> {
+  mkdirSync(mnt, { recursive: true });
+  runOk('mount', ['-o', 'loop,ro', '-t', 'ext4', img, mnt]);
+  try {
+    return await fn(mnt);
+  } finally {
+    runOk('umount', [mnt]);
+  }
+}
+
+export const DEFAULT_FEATURES = 'has_journal ext_attr resize_inode dir_index filetype extent 64bit flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum';
