@@ -106,6 +106,7 @@ function scanDataRanges(path: string, offset: number, size: number, blockSize: n
   const ranges: Range[] = [];
   const chunk = Buffer.alloc(1 << 20);
   const zero = Buffer.alloc(blockSize);
+  const zeroChunk = Buffer.alloc(chunk.length);
   const fd = openSync(path, 'r');
   try {
     let pos = 0;
@@ -117,6 +118,8 @@ function scanDataRanges(path: string, offset: number, size: number, blockSize: n
         if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} is shorter than its ${size} bytes`, { value: path });
         got += n;
       }
+      // Holes read back as zeros: test the whole chunk first, then its blocks.
+      if (want === chunk.length && chunk.equals(zeroChunk)) { pos += want; continue; }
       for (let at = 0; at < want; at += blockSize) {
         const end = Math.min(at + blockSize, want);
         const isZero = end - at === blockSize ? chunk.subarray(at, end).equals(zero) : chunk.subarray(at, end).equals(zero.subarray(0, end - at));
