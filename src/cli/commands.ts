@@ -1,9 +1,10 @@
 import type { CAC } from 'cac';
+import { registerInspect } from './inspect.js';
 
 /**
  * Commands contributed by other modules (convert, inspect, ...). Each registers itself here with
  * one call, so main.ts stays a thin list.
  */
 export function registerExtraCommands(cli: CAC): void {
-  void cli;
+  registerInspect(cli);
 }
