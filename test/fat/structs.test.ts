@@ -68,6 +68,10 @@ test('fat: short names, checksums and long-name entries', () => {
   assert.equal(Buffer.from(buf.subarray(1, 11)).toString('utf16le'), 'wn.fo');
   assert.deepEqual([...buf.subarray(14, 20)], [0x78, 0, 0, 0, 0xff, 0xff]);
   assert.equal(fatLongName(Buffer.from('name. .'), '/x', 'p'), 'name');
+  // Outside the BMP: UTF-16 surrogate pairs, two units per character.
+  const e = new Uint8Array(32);
+  encodeLfnEntries('\u{1F389}', 0, e, 0);
+  assert.deepEqual([...e.subarray(1, 7)], [0x3c, 0xd8, 0x89, 0xdf, 0, 0]);
 });
 
 test('fat: times are UTC, 2-second steps, clamped to 1980..2107', () => {
