@@ -53,6 +53,19 @@ test('fat: bad names, symlinks, devices and huge files are errors naming the pat
   fails(treeOf(src), 'E_FAT_UNSUPPORTED', /\/d\/link: a symlink cannot be stored/);
 });
 
+test('fat: a directory past 65536 entries is an error; a file of 4 GiB - 1 is planned', () => {
+  const many = Array.from({ length: 17000 }, (_, i) => file(`a long name that needs three entries ${String(i).padStart(6, '0')}`));
+  fails(treeWith(many[0]!, ...many.slice(1)), 'E_FAT_DIR_TOO_BIG', /^partitions\[0\]: \/: the directory needs \d+ entries/);
+  const max = file('max.bin');
+  max.size = 0xffffffff;
+  max.content = { kind: 'file', path: '/nonexistent', offset: 0, size: max.size };
+  const { volume, info } = fatHandler.plan(treeWith(max), fatContext({ fat: { fatSize: 32 } }));
+  assert.equal(info.details?.clusterSize, 4096); // mkfs.fat's FAT32 table: 4 KiB clusters up to 8 GiB
+  assert.ok(volume.size > 0xffffffff);
+  const data = volume.extents.find((e) => e.source.kind === 'file');
+  assert.equal(data?.length, 0xffffffff);
+});
+
 test('fat: a fixed size too small fails before writing, naming the bytes needed; bad options are named', () => {
   fails(treeWith(file('a', 'x'.repeat(100000))), 'E_FAT_NO_SPACE', /needs at least \d+ bytes/, { size: 65536 });
   fails(treeWith(file('a')), 'E_FAT_NO_SPACE', /too few for FAT32/, { size: 8 << 20, fat: { fatSize: 32 } });
