@@ -340,8 +340,12 @@ function expand(r: Range): number[] {
  */
 export function sizeBlocks(p: Prepared, freeWanted: number, minBlocks: number): Allocation {
   const B = p.settings.blockSize;
-  let n = Math.max(minBlocks, Math.ceil(p.contentBlocks * 1.02) + freeWanted + 64);
-  if (p.settings.journal && p.settings.journalBlocks === undefined) n = Math.max(n, 2048 + p.contentBlocks);
+  // Start below the answer and step up by the exact shortfall: needs only grow with the block
+  // count, so the first count that fits is the smallest.
+  const s = p.settings;
+  const journal = s.journal ? (s.journalBlocks ?? 1024) : 0;
+  let n = Math.max(minBlocks, 64, p.contentBlocks + journal + freeWanted + 8);
+  if (s.journal && s.journalBlocks === undefined) n = Math.max(n, 2048);
   for (let iter = 0; iter < 64; iter++) {
     n = adjustBlocks(n, B, true);
     const a = allocate(p, n, freeWanted);
