@@ -9,6 +9,8 @@ export interface ContainerOptions {
   /** Progress callback: bytes of the disk processed so far. */
   onProgress?: (done: number, total: number) => void;
   signal?: AbortSignal;
+  /** Output file name, where a format records it (the VMDK descriptor's extent line). */
+  name?: string;
   /** qcow2 cluster size and similar per-format knobs. */
   clusterSize?: number;
 }

@@ -1,0 +1,73 @@
+import { availableParallelism } from 'node:os';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Job, JobResult } from './codecs.js';
+
+/**
+ * Start the worker script. From TypeScript sources (tests, benchmarks under tsx) the worker first
+ * registers tsx's loader: module hooks of the main thread do not reach workers on Node 20.
+ */
+function startWorker(): Worker {
+  const here = import.meta.url;
+  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
+  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const script = new URL('./worker.ts', here).href;
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`, { eval: true });
+}
+
+/**
+ * A small pool of compression workers (DESIGN.md §6: compression is the only CPU-heavy stage; both
+ * cores work). Jobs go round-robin; callers keep their own order, so output is deterministic
+ * whatever finishes first.
+ */
+export class CompressionPool {
+  private readonly workers: Worker[] = [];
+  private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+  private failed: Error | undefined;
+
+  constructor(size = Math.min(2, Math.max(1, availableParallelism()))) {
+    for (let i = 0; i < size; i++) {
+      const w = startWorker();
+      w.on('message', (r: JobResult) => this.settle(r));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => { if (code !== 0) this.fail(new Error(`compression worker exited with code ${code}`)); });
+      this.workers.push(w);
+    }
+  }
+
+  get size(): number { return this.workers.length; }
+
+  /** Compress on a worker. `job.data` is transferred: the caller must not use it afterwards. */
+  run(job: Omit<Job, 'id'>): Promise<JobResult> {
+    if (this.failed) return Promise.reject(this.failed);
+    const id = this.nextId++;
+    const full: Job = { ...job, id };
+    return new Promise<JobResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const buf = job.data.buffer;
+      const transfer = buf instanceof ArrayBuffer && job.data.byteOffset === 0 && job.data.byteLength === buf.byteLength ? [buf] : [];
+      this.workers[id % this.workers.length]!.postMessage(full, transfer);
+    });
+  }
+
+  private settle(r: JobResult): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if (r.error) p.reject(new Error(`compression failed: ${r.error}`));
+    else p.resolve({ ...r, data: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength) });
+  }
+
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.workers.length = 0;
+  }
+}
