@@ -116,6 +116,8 @@ mkdir -p "$STAGE"/{bin,sbin,dev,proc,sys,mnt,sq,tmp,etc} "$STAGE/lib/modules/$KV
 cp "$BB" "$STAGE/bin/busybox"
 ln -s busybox "$STAGE/bin/sh"
 install -m 0755 "$HERE/init.sh" "$STAGE/init"
+# Stamp: the tests rebuild the payload when init.sh changes.
+sha256sum < "$HERE/init.sh" | cut -d' ' -f1 > "$OUT/init.sha256"
 : > "$STAGE/modules.list"
 for m in "${ORDER[@]}"; do
   mkdir -p "$STAGE/lib/modules/$KVER/$(dirname "$m")"
