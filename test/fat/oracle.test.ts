@@ -125,7 +125,7 @@ test('fat: a volume filled to the last cluster, fixed sizes, 4 KiB sectors', asy
   await roundTrip(src, { sectorSize: 4096 });
 });
 
-test('fat: double builds are identical and independent of creation order', async () => {
+test('fat: double builds are identical, independent of creation order and time zone', async () => {
   const a = fresh('orderA');
   const b = fresh('orderB');
   const names = Array.from({ length: 200 }, (_, i) => `File Number ${i}.txt`);
@@ -139,4 +139,14 @@ test('fat: double builds are identical and independent of creation order', async
   await buildFat(treeOf(b), i3);
   assert.ok(readFileSync(i1).equals(readFileSync(i2)), 'same tree, same bytes');
   assert.ok(readFileSync(i1).equals(readFileSync(i3)), 'readdir order does not matter');
+  // FAT times are written in UTC whatever the host's time zone.
+  const savedTz = process.env.TZ;
+  process.env.TZ = 'Pacific/Kiritimati';
+  try {
+    const i4 = join(tmp.dir, 'd4.img');
+    await buildFat(treeOf(a), i4);
+    assert.ok(readFileSync(i1).equals(readFileSync(i4)), 'the time zone does not matter');
+  } finally {
+    if (savedTz === undefined) delete process.env.TZ; else process.env.TZ = savedTz;
+  }
 });
