@@ -282,6 +282,10 @@ export function planFat(tree: Tree, ctx: FsContext): { volume: Volume; fat: FatP
     }
   }
 
+  if (g.rootEntries > 0xffff) {
+    throw new DiskwrightError('E_FAT_DIR_TOO_BIG', `/: the root directory needs ${root.slots} entries; a FAT${g.fatType} root holds at most ${0x10000 - g.bytesPerSector / 32}: use fat.fatSize 32 or fewer names in /`, { path: ctx.specPath, value: '/' });
+  }
+
   // Pass 3: allocate clusters in tree order.
   const cs = g.clusterSize;
   let next = 2;
