@@ -35,6 +35,9 @@ test('fat: names that differ only in case or trailing dots clash, naming both', 
   fails(treeWith(file('Readme.txt'), file('README.TXT')), 'E_FAT_NAME_CLASH', /\/README\.TXT and \/Readme\.txt/);
   fails(treeWith(file('notes'), file('notes.')), 'E_FAT_NAME_CLASH', /\/notes and \/notes\./);
   fails(treeWith(file('a b'), file('a b  ')), 'E_FAT_NAME_CLASH', /a b/);
+  fails(treeWith(file('Ärger'), file('äRGER')), 'E_FAT_NAME_CLASH', /Ärger/);
+  // One unit maps to one: 'ß' and 'ss' are different names on FAT.
+  assert.doesNotThrow(() => fatHandler.plan(treeWith(file('straße'), file('strasse')), fatContext()));
 });
 
 test('fat: bad names, symlinks, devices and huge files are errors naming the path', () => {

@@ -60,7 +60,14 @@ export function fatLongName(raw: Buffer, where: string, specPath: string): strin
 
 /** The key under which FAT considers two names equal: case-insensitive (trailing dots/spaces are already gone). */
 export function fatNameKey(longName: string): string {
-  return longName.toUpperCase();
+  // Character by character, as FAT's up-case table maps one UTF-16 unit to one ('ß' stays 'ß',
+  // where String#toUpperCase would make it 'SS').
+  let out = '';
+  for (const ch of longName) {
+    const up = ch.toUpperCase();
+    out += up.length === ch.length ? up : ch;
+  }
+  return out;
 }
 
 function isShortChar(ch: string): boolean {
