@@ -110,11 +110,6 @@ export function layout(req: GeometryRequest, fatType: FatType, clusterSize: numb
   };
 }
 
-function inRange(g: FatGeometry): boolean {
-  const [lo, hi] = clusterRange(g.fatType);
-  return g.clusters >= lo && g.clusters <= hi;
-}
-
 /**
  * The geometry mkfs.fat would choose for `req.totalSectors`: FAT32 from 512 MiB on, else FAT12 when
  * the clusters fit 12-bit entries and FAT16 otherwise; cluster size from the size tables above, then
@@ -147,10 +142,6 @@ export function chooseGeometry(req: GeometryRequest): FatGeometry {
     if (g.clusters < lo && req.fatType !== undefined && cs > ss) { cs /= 2; continue; }
     return g;
   }
-}
-
-export function geometryFits(g: FatGeometry): boolean {
-  return inRange(g);
 }
 
 /**
