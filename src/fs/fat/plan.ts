@@ -271,11 +271,13 @@ export function planFat(tree: Tree, ctx: FsContext): { volume: Volume; fat: FatP
     g = chooseGeometry({ ...req, totalSectors: ctx.size / req.bytesPerSector });
     const [lo, hi] = clusterRange(g.fatType);
     const needed = need(g);
-    if (g.clusters < needed || g.clusters < lo || g.clusters > hi) {
+    if (g.clusters > hi) {
+      throw new DiskwrightError('E_FAT_TOO_BIG', `FAT volume of ${ctx.size} bytes (${formatSize(ctx.size)}) has ${g.clusters} clusters of ${g.clusterSize} bytes, too many for FAT${g.fatType} (at most ${hi}): use a larger fat.clusterSize, another fat.fatSize, or a smaller size`, { path: `${ctx.specPath}.size`, value: ctx.size });
+    }
+    if (g.clusters < needed || g.clusters < lo) {
       const min = smallestGeometry(req, need);
       const bytes = min.geometry.totalSectors * req.bytesPerSector;
-      const why = g.clusters > hi ? `${g.clusters} clusters of ${g.clusterSize} bytes are too many for FAT${g.fatType}`
-        : g.clusters < lo ? `${g.clusters} clusters are too few for FAT${g.fatType} (at least ${lo})`
+      const why = g.clusters < lo ? `${g.clusters} clusters are too few for FAT${g.fatType} (at least ${lo})`
         : `the contents need ${needed} clusters of ${g.clusterSize} bytes, the volume has ${g.clusters}`;
       const fix = 'error' in min ? '' : `; it needs at least ${bytes} bytes (${formatSize(bytes)}): raise the size or use size: auto`;
       throw new DiskwrightError('E_FAT_NO_SPACE', `FAT volume of ${ctx.size} bytes (${formatSize(ctx.size)}) is too small: ${why}${fix}`, { path: `${ctx.specPath}.size`, value: ctx.size });
