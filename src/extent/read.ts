@@ -83,6 +83,13 @@ export function* chunks(vol: Volume, chunkSize = 4 << 20, reader = new ExtentRea
       let skip = 0;
       while (skip < ext.length) {
         const at = ext.offset + skip;
+        // A gap shorter than a page cannot leave a whole 4 KiB hole in the output: write it as
+        // zeros so the tails of small files do not split the output into one write per file.
+        const gap = at - (bufStart + bufLen);
+        if (bufLen > 0 && gap > 0 && gap < 4096 && bufLen + gap < chunkSize) {
+          buf.fill(0, bufLen, bufLen + gap);
+          bufLen += gap;
+        }
         if (bufLen > 0 && (bufStart + bufLen !== at || bufLen === chunkSize)) {
           yield { offset: bufStart, data: buf.subarray(0, bufLen) };
           bufLen = 0;

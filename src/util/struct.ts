@@ -91,6 +91,17 @@ export function defineStruct<N extends string>(name: string, size: number, field
 
 function writeField(structName: string, dv: DataView, f: Field, v: FieldValue): void {
   const o = f.offset;
+  // Fast path for the common case, a small non-negative integer, without a BigInt round trip.
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) {
+    switch (f.kind) {
+      case 'u8': if (v < 0x100) { dv.setUint8(o, v); return; } break;
+      case 'u16le': if (v < 0x10000) { dv.setUint16(o, v, true); return; } break;
+      case 'u32le': if (v < 0x1_0000_0000) { dv.setUint32(o, v, true); return; } break;
+      case 'u16be': if (v < 0x10000) { dv.setUint16(o, v, false); return; } break;
+      case 'u32be': if (v < 0x1_0000_0000) { dv.setUint32(o, v, false); return; } break;
+      default: break;
+    }
+  }
   if (typeof f.kind === 'object') {
     if (!(v instanceof Uint8Array)) throw new TypeError(`${structName}.${f.name}: expected bytes`);
     if (v.length > f.kind.bytes) throw new RangeError(`${structName}.${f.name}: ${v.length} bytes do not fit in ${f.kind.bytes}`);
