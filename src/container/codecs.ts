@@ -47,7 +47,7 @@ async function zstdCodec(): Promise<ZstdWasm> {
   return zstd;
 }
 
-interface LzmaModule { xzSync(buf: Buffer, opts?: { preset?: number; check?: number }): Buffer; unxzSync(buf: Buffer): Buffer }
+interface LzmaModule { xzSync(buf: Buffer, opts?: { preset?: number; check?: number; chunkSize?: number }): Buffer; unxzSync(buf: Buffer): Buffer }
 let lzma: LzmaModule | undefined;
 async function lzmaCodec(): Promise<LzmaModule> {
   if (!lzma) lzma = (await import('node-liblzma')) as unknown as LzmaModule;
@@ -77,7 +77,7 @@ export async function compressFrame(codec: Codec, data: Uint8Array, level: numbe
       // qemu compresses clusters as raw deflate with a 4 KiB window (qcow2_co_compress: windowBits -12).
       return deflateRawSync(data, { level: level ?? constants.Z_DEFAULT_COMPRESSION, windowBits: 12, memLevel: 9 });
     case 'zstd': return (await zstdCodec()).compress(data, level ?? 3);
-    case 'xz': return (await lzmaCodec()).xzSync(Buffer.from(data.buffer, data.byteOffset, data.length), { preset: level ?? 6, check: 4 /* CRC64, as xz(1) */ });
+    case 'xz': return (await lzmaCodec()).xzSync(Buffer.from(data.buffer, data.byteOffset, data.length), { preset: level ?? 6, check: 4 /* CRC64, as xz(1) */, chunkSize: 1 << 20 });
     case 'bzip2': {
       const r = (await bzip2Codec()).compressBZ2(data, Math.min(9, Math.max(1, level ?? 9)), 30);
       if (r.error !== 0) throw new Error(`bzip2 compression failed (error ${r.error})`);
