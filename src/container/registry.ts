@@ -1,3 +1,4 @@
+import { qcow2CompressedWriter } from './qcow2/compressed.js';
 import { qcow2Writer } from './qcow2/writer.js';
 import { rawWriter } from './raw.js';
 import type { ContainerWriter } from './types.js';
@@ -6,7 +7,7 @@ import { vhdFixedWriter, vhdWriter } from './vhd.js';
 import { vmdkWriter } from './vmdk.js';
 
 /** Container writers by format name (explicit array). */
-export const containers: readonly ContainerWriter[] = [rawWriter, qcow2Writer, vhdWriter, vhdFixedWriter, vdiWriter, vmdkWriter];
+export const containers: readonly ContainerWriter[] = [rawWriter, qcow2Writer, qcow2CompressedWriter, vhdWriter, vhdFixedWriter, vdiWriter, vmdkWriter];
 
 /** Other names of formats (qemu-img's names). */
 export const formatAliases: Readonly<Record<string, string>> = { vpc: 'vhd' };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deriveBytes } from '../../src/util/ids.js';
 import { VolumeBuilder, type Volume } from '../../src/extent/extent.js';
 
 /** Deterministic pseudo-random bytes, half of each 4 KiB compressible (text), half not. */
@@ -33,6 +34,7 @@ export function fixtures(dir: string): Fixture[] {
   small.addFill(10 << 20, 70000, 0xaa);
   small.addBytes((12 << 20) + 65536 - 10, pattern(20, 'straddle'));
   small.addBytes((20 << 20), new Uint8Array(65536)); // an extent of zero bytes
+  small.addBytes((30 << 20) + 4000, deriveBytes('fixture', 'incompressible', 200_000)); // clusters that do not shrink
   small.addBytes(smallSize - 777, pattern(777, 'tail'));
 
   const big = new VolumeBuilder();

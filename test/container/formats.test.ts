@@ -8,7 +8,7 @@ import { tempDir } from '../helpers/tools.js';
 import { fixtures } from './fixtures.js';
 import { qemuCheck, qemuCompare, qemuConvertSha, qemuInfo, sha256Padded } from './oracle.js';
 
-const FORMATS = ['qcow2', 'vhd', 'vhd-fixed', 'vdi', 'vmdk'] as const;
+const FORMATS = ['qcow2', 'qcow2-compressed', 'vhd', 'vhd-fixed', 'vdi', 'vmdk'] as const;
 const opts = { compression: 'none', seed: 'container-test', epoch: 1_700_000_000 };
 
 /** The virtual size each format gives a disk of `size` bytes. */
