@@ -6,6 +6,7 @@
  */
 import { defineStruct } from '../../util/struct.js';
 import { crc32cUpdate } from './checksum.js';
+import type { BlockSlab } from './slab.js';
 import {
   DX_HASH_HALF_MD4, DX_NODE_COUNT_OFFSET, DX_ROOT_COUNT_OFFSET, DxRootInfo, dxNodeLimit, dxRootLimit, halfMd4Hash,
   writeDxEntries, type DxRef,
@@ -53,15 +54,15 @@ function sealLeaf(block: Uint8Array, inodeSeed: number): void {
 }
 
 /** An empty leaf block (lost+found's spare blocks): one unused entry spanning the block. */
-export function emptyDirBlock(blockSize: number, inodeSeed: number): Uint8Array {
-  const block = new Uint8Array(blockSize);
+export function emptyDirBlock(blockSize: number, inodeSeed: number, slab?: BlockSlab): Uint8Array {
+  const block = slab ? slab.take(blockSize) : new Uint8Array(blockSize);
   DirEntry.encode({ inode: 0, rec_len: blockSize - TAIL, name_len: 0, file_type: 0 }, block, 0);
   sealLeaf(block, inodeSeed);
   return block;
 }
 
-function encodeLeaf(entries: readonly DirChild[], blockSize: number, inodeSeed: number, first?: { self: number; parent: number }): Uint8Array {
-  const block = new Uint8Array(blockSize);
+function encodeLeaf(entries: readonly DirChild[], blockSize: number, inodeSeed: number, slab: BlockSlab | undefined, first?: { self: number; parent: number }): Uint8Array {
+  const block = slab ? slab.take(blockSize) : new Uint8Array(blockSize);
   const end = blockSize - TAIL;
   let at = 0;
   if (first) {
@@ -99,10 +100,10 @@ export interface DirectoryLayout {
  * Encode a directory: linear when everything fits one block, else an htree (one or two index
  * levels). `children` are in tree order; `minBlocks` pads with empty leaves (lost+found).
  */
-export function buildDirectory(self: number, parent: number, children: readonly DirChild[], blockSize: number, hashSeed: Uint32Array, inodeSeed: number, minBlocks = 1): DirectoryLayout {
+export function buildDirectory(self: number, parent: number, children: readonly DirChild[], blockSize: number, hashSeed: Uint32Array, inodeSeed: number, minBlocks = 1, slab?: BlockSlab): DirectoryLayout {
   if (linearBytes(children) <= blockSize - TAIL) {
-    const blocks = [encodeLeaf(children, blockSize, inodeSeed, { self, parent })];
-    while (blocks.length < minBlocks) blocks.push(emptyDirBlock(blockSize, inodeSeed));
+    const blocks = [encodeLeaf(children, blockSize, inodeSeed, slab, { self, parent })];
+    while (blocks.length < minBlocks) blocks.push(emptyDirBlock(blockSize, inodeSeed, slab));
     return { blocks, indexed: false };
   }
   const hashed = children.map((c) => ({ c, h: halfMd4Hash(c.name, hashSeed) }));
@@ -152,6 +153,6 @@ export function buildDirectory(self: number, parent: number, children: readonly 
     }
     writeDxEntries(root, DX_ROOT_COUNT_OFFSET, nodeRefs, rootLimit, inodeSeed);
   }
-  for (const l of leaves) blocks.push(encodeLeaf(l.entries, blockSize, inodeSeed));
+  for (const l of leaves) blocks.push(encodeLeaf(l.entries, blockSize, inodeSeed, slab));
   return { blocks, indexed: true };
 }

@@ -67,13 +67,13 @@ function writeEntries(buf: Uint8Array, at: number, entries: readonly Entry[], de
 }
 
 /**
- * Encode the tree: the 60-byte i_block and the tree blocks placed at `treeBlocks` (as many as
- * `extentTreeBlocks` says, leaves first, then each index level). `inodeSeed` seals the tails.
+ * Encode the tree: the 60-byte i_block goes to `iblock[iblockAt]` (the inode being written) and the
+ * tree blocks placed at `treeBlocks` (as many as `extentTreeBlocks` says, leaves first, then each
+ * index level) are returned. `inodeSeed` seals the tails.
  */
-export function encodeExtentTree(extents: readonly MappedExtent[], treeBlocks: readonly number[], blockSize: number, inodeSeed: number): { iblock: Uint8Array; blocks: Uint8Array[] } {
-  const iblock = new Uint8Array(60);
+export function encodeExtentTree(extents: readonly MappedExtent[], treeBlocks: readonly number[], blockSize: number, inodeSeed: number, iblock: Uint8Array, iblockAt: number): Uint8Array[] {
   const blocks: Uint8Array[] = [];
-  let level: Entry[] = extents.map((e) => ({ lblk: e.lblk, pblk: e.pblk, len: e.len }));
+  let level: readonly Entry[] = extents;
   let depth = 0;
   const per = perBlock(blockSize);
   let next = 0;
@@ -93,6 +93,6 @@ export function encodeExtentTree(extents: readonly MappedExtent[], treeBlocks: r
     level = up;
     depth++;
   }
-  writeEntries(iblock, 0, level, depth, IN_INODE_ENTRIES);
-  return { iblock, blocks };
+  writeEntries(iblock, iblockAt, level, depth, IN_INODE_ENTRIES);
+  return blocks;
 }

@@ -46,6 +46,9 @@ export const Inode = defineStruct('ext2_inode_large', INODE_SIZE, [
   { name: 'i_projid', offset: 0x9c, kind: 'u32le' },
 ]);
 
+/** Byte offset of i_block in the inode. */
+export const I_BLOCK = 0x28;
+
 /** Where in-inode extended attributes start: after the 128-byte base and i_extra_isize. */
 export const IBODY_XATTR_OFFSET = 128 + EXTRA_ISIZE;
 

@@ -14,7 +14,7 @@ import { encodeExtentTree, extentTreeBlocks, MAX_EXTENT_LEN, type MappedExtent }
 import { BG_INODE_UNINIT, BG_ITABLE_ZEROED, bitmapCsum, encodeGroupDesc, setBits } from './group.js';
 import { seedWords } from './htree.js';
 import {
-  encodeTime, EXT4_EXTENTS_FL, EXT4_INDEX_FL, EXTRA_ISIZE, Inode, INODE_SIZE, inodeCsumSeed, sealInode,
+  encodeTime, EXT4_EXTENTS_FL, I_BLOCK, EXT4_INDEX_FL, EXTRA_ISIZE, Inode, INODE_SIZE, inodeCsumSeed, sealInode,
 } from './inode.js';
 import { defaultJournalBlocks, encodeJournalSuperblock } from './journal.js';
 import {
@@ -22,6 +22,7 @@ import {
   type Geometry, type Range,
 } from './layout.js';
 import { DIND_BLOCK, resizeInodeLayout } from './resize.js';
+import { BlockSlab } from './slab.js';
 import {
   COMPAT_DIR_INDEX, COMPAT_EXT_ATTR, COMPAT_HAS_JOURNAL, COMPAT_RESIZE_INODE, DEFM_XATTR_USER_ACL, EXT4_SUPER_MAGIC,
   FLAGS_UNSIGNED_HASH, INCOMPAT_64BIT, INCOMPAT_EXTENTS, INCOMPAT_FILETYPE, INCOMPAT_FLEX_BG, RO_COMPAT_DIR_NLINK,
@@ -192,18 +193,21 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
 
   // Pass 2: contents.
   let contentBlocks = 0;
+  const csumSeed = crc32cUpdate(0xffffffff, s.uuid);
+  const slab = new BlockSlab();
   const fileSizes = new Map<string, number>();
   for (let ino = ROOT_INO; ino <= lastIno; ino++) {
     const rec = recs[ino];
     if (!rec) continue;
     const node = rec.node;
-    const what = `${s.specPath}: inode ${ino} (${node.name.toString()})`;
-    const records = node.xattrs.map((x) => toRecord(x, what));
-    const placed = placeXattrs(records, B, what);
-    rec.ibody = placed.ibody;
-    rec.xblock = placed.block;
-    if (rec.xblock.length) contentBlocks++;
-    const iseed = inodeCsumSeed(crc32cUpdate(0xffffffff, s.uuid), ino, 0);
+    const what = node.xattrs.length || node.kind === 'symlink' || node.kind === 'dir' ? `${s.specPath}: inode ${ino} (${node.name.toString()})` : '';
+    if (node.xattrs.length) {
+      const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what)), B, what);
+      rec.ibody = placed.ibody;
+      rec.xblock = placed.block;
+      if (rec.xblock.length) contentBlocks++;
+    }
+    const iseed = node.kind === 'dir' ? inodeCsumSeed(csumSeed, ino, 0) : 0;
     switch (node.kind) {
       case 'dir': {
         const kids = childRecs.get(rec) ?? [];
@@ -216,7 +220,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
         const parent = parentOf.get(rec) ?? root;
         let layout;
         try {
-          layout = buildDirectory(ino, parent.ino, entries, B, seedW, iseed, min);
+          layout = buildDirectory(ino, parent.ino, entries, B, seedW, iseed, min, slab);
         } catch (e) {
           throw new DiskwrightError('E_EXT4_DIR_TOO_LARGE', `${what}: ${(e as Error).message}`, { path: s.specPath, value: entries.length });
         }
@@ -387,7 +391,7 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
     mode: number; uid: number; gid: number; size: number; links: number; sectors: number; flags: number; iblock?: Uint8Array;
     atime: { sec: number; nsec: number }; mtime: { sec: number; nsec: number }; ctime: { sec: number; nsec: number };
     xattrBlock?: number; ibody?: XattrRecord[];
-  }): void => {
+  }, fillBlock?: (buf: Uint8Array, at: number) => void): void => {
     const { buf, at } = slot(ino);
     const at_ = encodeTime(f.atime), mt = encodeTime(f.mtime), ct = encodeTime(f.ctime);
     const xb = f.xattrBlock !== undefined && f.xattrBlock >= 0 ? f.xattrBlock : 0;
@@ -401,6 +405,7 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
       i_file_acl_lo: xb % 0x1_0000_0000, l_i_file_acl_high: Math.floor(xb / 0x1_0000_0000),
       ...(f.iblock ? { i_block: f.iblock } : {}),
     }, buf, at);
+    fillBlock?.(buf, at + I_BLOCK);
     if (f.ibody?.length) writeIbodyXattrs(buf, at, f.ibody);
     sealInode(buf, at, ino, 0, csumSeed);
   };
@@ -416,13 +421,13 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
   let jnlIblock: Uint8Array | undefined;
   if (a.journalBlocks) {
     const iseed = inodeCsumSeed(csumSeed, JOURNAL_INO, 0);
-    const t = encodeExtentTree(a.journalExtents, a.journalTree, B, iseed);
-    t.blocks.forEach((blk, i) => vb.addBytes(a.journalTree[i]! * B, blk));
+    jnlIblock = new Uint8Array(60);
+    const blocks = encodeExtentTree(a.journalExtents, a.journalTree, B, iseed, jnlIblock, 0);
+    blocks.forEach((blk, i) => vb.addBytes(a.journalTree[i]! * B, blk));
     vb.addBytes(a.journalExtents[0]!.pblk * B, encodeJournalSuperblock(B, a.journalBlocks, s.uuid));
-    jnlIblock = t.iblock;
     writeInode(JOURNAL_INO, {
       mode: 0o100600, uid: 0, gid: 0, size: a.journalBlocks * B, links: 1,
-      sectors: (a.journalBlocks + a.journalTree.length) * (B / 512), flags: EXT4_EXTENTS_FL, iblock: t.iblock,
+      sectors: (a.journalBlocks + a.journalTree.length) * (B / 512), flags: EXT4_EXTENTS_FL, iblock: jnlIblock,
       atime: fsT, mtime: fsT, ctime: fsT,
     });
   }
@@ -443,16 +448,17 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
     if (!rec) continue;
     const node = rec.node;
     const iseed = inodeCsumSeed(csumSeed, ino, 0);
-    let iblock: Uint8Array | undefined;
+    let fill: ((buf: Uint8Array, at: number) => void) | undefined;
     let flags = 0;
     let size = node.size;
     let dataBlocks = 0;
     if (rec.xattrBlock >= 0) vb.addBytes(rec.xattrBlock * B, encodeXattrBlock(rec.xblock, B, rec.xattrBlock, csumSeed));
     const mapped = node.kind === 'dir' || node.kind === 'file' || (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60);
     if (mapped) {
-      const t = encodeExtentTree(rec.extents, rec.treeBlocks, B, iseed);
-      t.blocks.forEach((blk, i) => vb.addBytes(rec.treeBlocks[i]! * B, blk));
-      iblock = t.iblock;
+      fill = (buf, at) => {
+        const blocks = encodeExtentTree(rec.extents, rec.treeBlocks, B, iseed, buf, at);
+        blocks.forEach((blk, i) => vb.addBytes(rec.treeBlocks[i]! * B, blk));
+      };
       flags |= EXT4_EXTENTS_FL;
       for (const e of rec.extents) dataBlocks += e.len;
     }
@@ -484,16 +490,17 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
         const target = node.symlinkTarget ?? Buffer.alloc(0);
         size = target.length;
         if (target.length >= 60) vb.addBytes(rec.extents[0]!.pblk * B, target);
-        else { iblock = new Uint8Array(60); iblock.set(target); }
+        else fill = (buf, at) => buf.set(target, at);
         break;
       }
       case 'char': case 'block': {
-        iblock = new Uint8Array(60);
-        const dv = new DataView(iblock.buffer);
         const { major, minor } = node.rdev ?? { major: 0, minor: 0 };
-        // fs/ext4/inode.c: old 16-bit encoding in i_block[0] when it fits, else the new one in i_block[1].
-        if (major < 256 && minor < 256) dv.setUint32(0, (major << 8) | minor, true);
-        else dv.setUint32(4, ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0, true);
+        fill = (buf, at) => {
+          const dv = new DataView(buf.buffer, buf.byteOffset + at, 8);
+          // fs/ext4/inode.c: old 16-bit encoding in i_block[0] when it fits, else the new one in i_block[1].
+          if (major < 256 && minor < 256) dv.setUint32(0, (major << 8) | minor, true);
+          else dv.setUint32(4, ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0, true);
+        };
         size = 0;
         break;
       }
@@ -503,9 +510,9 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
     }
     const sectors = (dataBlocks + rec.treeBlocks.length + (rec.xattrBlock >= 0 ? 1 : 0)) * (B / 512);
     writeInode(ino, {
-      mode: fullMode(node), uid: node.uid, gid: node.gid, size, links: rec.links, sectors, flags, iblock,
+      mode: fullMode(node), uid: node.uid, gid: node.gid, size, links: rec.links, sectors, flags,
       atime: node.atime, mtime: node.mtime, ctime: node.ctime, xattrBlock: rec.xattrBlock, ibody: rec.ibody,
-    });
+    }, fill);
   }
   tables.forEach((t, gi) => vb.addBytes(geo.inodeTable[gi]! * B, t));
 
