@@ -136,7 +136,8 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
       fsInfo.set(p.index, { type: 'image', size });
     } else if (trees.has(p.index)) {
       let r = planned.get(p.index);
-      if (!r || r.info.size !== q.size) r = planFs(spec, p, trees.get(p.index)!, q.size);
+      // FAT records its offset on the disk (BPB_HiddSec); others are planned once when the size holds.
+      if (!r || r.info.size !== q.size || (p.filesystem === 'vfat' && q.offset > 0)) r = planFs(spec, p, trees.get(p.index)!, q.size, q.offset);
       volumes.set(p.index, r.volume);
       fsInfo.set(p.index, r.info);
     }
@@ -146,13 +147,14 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
   return { spec, layout, disk, fsInfo };
 }
 
-function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto'): { volume: Volume; info: FsInfo } {
+function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto', offset?: number): { volume: Volume; info: FsInfo } {
   const handler = filesystemHandler(p.filesystem)!;
   const ctx = {
     name: p.name, specPath: p.path, seed: spec.seed, epoch: spec.sourceDateEpoch,
     size, extraSpace: size === 'auto' ? p.extraSpace : 0, sectorSize: spec.sectorSize, ext4: p.ext4, fat: p.fat,
     ...(p.label !== undefined ? { label: p.label } : {}),
     ...(p.fsUuid !== undefined ? { fsUuid: p.fsUuid } : {}),
+    ...(offset !== undefined ? { offset } : {}),
   };
   return handler.plan(tree, ctx);
 }

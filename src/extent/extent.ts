@@ -12,7 +12,7 @@ export type Source =
    * A range of an input file starting at `offset`. `size` is the file size seen at plan time;
    * emission fails, naming the file, if it changed.
    */
-  | { kind: 'file'; path: string; offset: number; size: number }
+  | { kind: 'file'; path: string | Buffer; offset: number; size: number }
   /** A repeated byte (0 is a hole and is dropped by `normalize`). */
   | { kind: 'fill'; byte: number };
 
@@ -88,7 +88,7 @@ export class VolumeBuilder {
   addBytes(offset: number, data: Uint8Array): void {
     if (data.length > 0) this.extents.push({ offset, length: data.length, source: { kind: 'bytes', data } });
   }
-  addFile(offset: number, path: string, fileOffset: number, length: number, fileSize: number): void {
+  addFile(offset: number, path: string | Buffer, fileOffset: number, length: number, fileSize: number): void {
     if (length > 0) this.extents.push({ offset, length, source: { kind: 'file', path, offset: fileOffset, size: fileSize } });
   }
   addFill(offset: number, length: number, byte: number): void {

@@ -10,8 +10,10 @@ export class ExtentReader {
   private readonly fds = new Map<string, number>();
   private readonly checked = new Set<string>();
 
-  private fd(path: string, size: number): number {
-    let fd = this.fds.get(path);
+  private fd(path: string | Buffer, size: number): number {
+    // Buffer paths (names that are not UTF-8) are keyed by their bytes.
+    const key = typeof path === 'string' ? path : `\0${path.toString('latin1')}`;
+    let fd = this.fds.get(key);
     if (fd === undefined) {
       try {
         fd = openSync(path, 'r');
@@ -20,14 +22,14 @@ export class ExtentReader {
       }
       // Keep few descriptors open: files are read in allocation order, so the previous file is done.
       if (this.fds.size >= 64) this.closeAll();
-      this.fds.set(path, fd);
+      this.fds.set(key, fd);
     }
-    if (!this.checked.has(path)) {
+    if (!this.checked.has(key)) {
       const st = fstatSync(fd);
       if (st.size !== size) {
         throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} changed size between planning and writing (${size} -> ${st.size} bytes)`, { value: path });
       }
-      this.checked.add(path);
+      this.checked.add(key);
     }
     return fd;
   }

@@ -18,6 +18,8 @@ export interface FsContext {
   /** Exact size in bytes, or `auto`: the smallest size that holds the tree, plus `extraSpace`. */
   size: number | 'auto';
   extraSpace: number;
+  /** Byte offset of the filesystem on its disk (absent or 0 for a bare image). FAT records it as BPB_HiddSec. */
+  offset?: number;
   /** Sector size of the disk the filesystem goes on (512 or 4096). */
   sectorSize: number;
   ext4: Ext4Options;

@@ -68,7 +68,7 @@ export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions):
   switch (kind) {
     case 'file': {
       node.size = Number(st.size);
-      node.content = { kind: 'file', path: hostPath, offset: 0, size: node.size };
+      node.content = { kind: 'file', path: hostPath, offset: 0, size: node.size, fileSize: node.size };
       if (st.blocks * 512n < st.size) node.sparse = true;
       if (st.nlink > 1n) {
         const key = `${st.dev}:${st.ino}`;

@@ -20,7 +20,11 @@ export interface Xattr {
 
 /** Where a regular file's bytes come from. */
 export type FileContent =
-  | { kind: 'file'; path: string | Buffer; offset: number; size: number }
+  /**
+   * `size` bytes of the input file at `path` from `offset`. `fileSize` is the whole input file's
+   * size at plan time (a tar archive's, for a member), which emission checks to catch changes.
+   */
+  | { kind: 'file'; path: string | Buffer; offset: number; size: number; fileSize: number }
   | { kind: 'bytes'; data: Uint8Array };
 
 export interface FatAttributes {

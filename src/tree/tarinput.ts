@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -77,6 +77,7 @@ export function openTar(
 ): void {
   const file = plainTar(path, specPath);
   const members = readTar(file, specPath);
+  const fileSize = statSync(file).size;
   const byPath = new Map<string, TreeNode>();
   for (const m of members) {
     const parts = m.path.toString('latin1').split('/').filter((p) => p !== '' && p !== '.');
@@ -87,7 +88,7 @@ export function openTar(
     let dir = parent;
     for (const p of parts.slice(0, -1)) dir = childDir(dir, Buffer.from(p, 'latin1'), time);
     const name = Buffer.from(parts[parts.length - 1]!, 'latin1');
-    const node = memberNode(m, name, time, byPath, nextLinkKey, specPath, file);
+    const node = memberNode(m, name, time, byPath, nextLinkKey, specPath, file, fileSize);
     const placed = node.kind === 'dir' ? mergeDirMeta(dir, node) : merge(dir, node);
     byPath.set(key, placed);
   }
@@ -110,14 +111,14 @@ function mergeDirMeta(dir: TreeNode, node: TreeNode): TreeNode {
   return d;
 }
 
-function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<string, TreeNode>, nextLinkKey: () => number, specPath: string, file: string): TreeNode {
+function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<string, TreeNode>, nextLinkKey: () => number, specPath: string, file: string, fileSize: number): TreeNode {
   const base: TreeNode = {
     name, kind: 'file', mode: m.mode, uid: m.uid, gid: m.gid, mtime: time, atime: time, ctime: time,
     xattrs: m.xattrs.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), size: 0,
   };
   switch (m.type) {
     case 'file':
-      return { ...base, size: m.size, content: { kind: 'file', path: file, offset: m.dataOffset, size: m.size } };
+      return { ...base, size: m.size, content: { kind: 'file', path: file, offset: m.dataOffset, size: m.size, fileSize } };
     case 'dir':
       return { ...base, kind: 'dir', children: [] };
     case 'symlink':

@@ -139,6 +139,8 @@ export interface BootSectorParams {
   rootCluster: number;
   fsInfoSector: number;
   backupBootSector: number;
+  /** Sectors before the volume on its disk (fatgen103 §3.1 BPB_HiddSec): the partition's start. */
+  hiddenSectors?: number;
 }
 
 const OEM_NAME = new TextEncoder().encode('MSWIN4.1'); // fatgen103 §3.1 recommends it for compatibility
@@ -162,7 +164,7 @@ export function encodeBootSector(p: BootSectorParams): Uint8Array {
     BPB_FATSz16: fat32 ? 0 : p.fatSectors,
     BPB_SecPerTrk: 63,
     BPB_NumHeads: 255,
-    BPB_HiddSec: 0,
+    BPB_HiddSec: p.hiddenSectors ?? 0,
     BPB_TotSec32: !fat32 && p.totalSectors < 0x10000 ? 0 : p.totalSectors,
     BS_DrvNum: 0x80,
     BS_Reserved1: 0,

@@ -321,6 +321,7 @@ export function planFat(tree: Tree, ctx: FsContext): { volume: Volume; fat: FatP
     fatType: g.fatType, bytesPerSector: ss, sectorsPerCluster: g.sectorsPerCluster, reservedSectors: g.reservedSectors,
     numFats: g.numFats, rootEntries: g.rootEntries, totalSectors: g.totalSectors, media: MEDIA_FIXED,
     fatSectors: g.fatSectors, volumeId, label: labelBytes, rootCluster: root.firstCluster, fsInfoSector: 1, backupBootSector: 6,
+    hiddenSectors: ctx.offset !== undefined && ctx.offset % ss === 0 && ctx.offset / ss <= 0xffffffff ? ctx.offset / ss : 0,
   });
   vb.addBytes(0, boot);
   if (g.fatType === 32) {
@@ -352,7 +353,7 @@ export function planFat(tree: Tree, ctx: FsContext): { volume: Volume; fat: FatP
         if (!c) throw new DiskwrightError('E_FAT_CONTENT', `${e.path}: a file of ${e.node.size} bytes without content`, { path: ctx.specPath, value: e.path });
         const off = clusterOffset(e.firstCluster);
         if (c.kind === 'bytes') vb.addBytes(off, c.data.subarray(0, e.node.size));
-        else vb.addFile(off, typeof c.path === 'string' ? c.path : c.path.toString(), c.offset, e.node.size, c.size);
+        else vb.addFile(off, c.path, c.offset, e.node.size, c.fileSize);
       }
     }
   };
