@@ -1,5 +1,6 @@
 import { DiskwrightError } from '../errors.js';
 import { checkEnum, checkObject, checkString } from './check.js';
+import { partedPosition } from './parted.js';
 import type { ImageSpec, LayoutName, PartitionSpec } from './types.js';
 
 export const PRESET_KEYS = ['layout', 'bootSize', 'additionalSpace', 'root', 'boot'] as const;
@@ -46,8 +47,12 @@ export function expandPreset(spec: ImageSpec): ImageSpec {
     name: root.name ?? 'primary',
     extraSpace: root.extraSpace ?? spec.additionalSpace ?? 0,
   };
+  // The UEFI spec wants FAT32 on fixed disks; FAT32 needs 65525 clusters, so small ESPs stay FAT16/12.
+  const espBytes = (partedPosition(bootSize, 2 ** 40, 512, true, 'bootSize').v + 1) * 512 - 8 * 2 ** 20;
+  const espFat = espBytes >= 64 * 2 ** 20 ? { fatSize: 32 as const, ...(boot.fat ?? {}) } : boot.fat;
   const esp: PartitionSpec = {
     filesystem: 'vfat', label: 'ESP', type: 'esp', uuid: NIXOS_IDS.part1, ...boot, name: boot.name ?? 'ESP',
+    ...(espFat ? { fat: espFat } : {}),
     parted: { start: '8MiB', end: bootSize },
   };
   const biosBoot = (uuid: string, start: string, end: string): PartitionSpec => ({ name: 'no-fs', type: 'bios-boot', uuid, filesystem: 'none', parted: { start, end } });
