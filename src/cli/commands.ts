@@ -1,4 +1,5 @@
 import type { CAC } from 'cac';
+import { registerConvert } from './convert.js';
 import { registerInspect } from './inspect.js';
 
 /**
@@ -7,4 +8,5 @@ import { registerInspect } from './inspect.js';
  */
 export function registerExtraCommands(cli: CAC): void {
   registerInspect(cli);
+  registerConvert(cli);
 }

@@ -4,6 +4,8 @@ import { renameSync, rmSync } from 'node:fs';
 import { DiskwrightError } from '../errors.js';
 import type { Volume } from '../extent/extent.js';
 import { compressor } from './compress.js';
+// Registers the zstd/xz decompressors for compressed tar inputs (src/tree/tarinput.ts).
+import './decompress.js';
 import { containerWriter } from './registry.js';
 import { FileSink, HashingSink, StreamSink, type Sink } from './sink.js';
 import type { ContainerOptions } from './types.js';
@@ -27,7 +29,9 @@ export interface EmitResult {
  * Write `disk` to `out` (a path, or '-' for stdout) in the given container format and compression.
  * The output appears only when complete: it is written to a temporary file and renamed.
  */
-export async function emit(disk: Volume, out: string, opts: EmitOptions): Promise<EmitResult> {
+export async function emit(disk: Volume, out: string, options: EmitOptions): Promise<EmitResult> {
+  // The output's base name (without a compression suffix) is what a VMDK descriptor names as its extent.
+  const opts: EmitOptions = options.name !== undefined || out === '-' ? options : { ...options, name: basename(out).replace(/\.(zst|xz|gz|bz2)$/, '') };
   const writer = containerWriter(opts.format);
   if (!writer) throw new DiskwrightError('E_FORMAT', `format ${opts.format} is not available`, { path: 'format', value: opts.format });
   const comp = opts.compression === 'none' ? undefined : compressor(opts.compression);

@@ -17,7 +17,8 @@ function virtualSize(format: string, size: number): number {
 }
 
 const { dir, cleanup } = tempDir('dw-container-');
-test.after(cleanup);
+const { dir: dir2, cleanup: cleanup2 } = tempDir('dw-container-again-');
+test.after(() => { cleanup(); cleanup2(); });
 const fx = fixtures(dir);
 
 for (const f of fx) {
@@ -45,9 +46,10 @@ for (const f of fx) {
           rmSync(conv);
         }
         if (f.name === 'big' && format === 'vhd-fixed') return; // a 5 GiB file of holes: covered by the small disk
-        const again = await emit(f.volume, out + '.2', { ...opts, format });
+        // Same output name (a VMDK descriptor records it), another directory.
+        const again = await emit(f.volume, join(dir2, `${f.name}.${format}`), { ...opts, format });
         assert.equal(again.sha256, first.sha256, 'byte-identical second build');
-        rmSync(out + '.2');
+        rmSync(join(dir2, `${f.name}.${format}`));
       });
     }
   });

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DiskwrightError } from '../../errors.js';
+import { QCOW2_MAGIC } from '../qcow2/format.js';
+import { SPARSE_MAGICNUMBER } from '../vmdk.js';
+import { VDI_SIGNATURE } from '../vdi.js';
+import { decompressFile, sniffCompression } from '../decompress.js';
+import { InputFile } from './file.js';
+import type { InputVolume } from './materialize.js';
+import { readQcow2 } from './qcow2.js';
+import { readRawVolume } from './raw.js';
+import { readVdi } from './vdi.js';
+import { isVhd, readVhd } from './vhd.js';
+import { readVmdk } from './vmdk.js';
+
+/** Detect an input image's container format from its magic numbers. */
+export function detectFormat(file: InputFile): 'qcow2' | 'vhd' | 'vdi' | 'vmdk' | 'raw' {
+  const head = file.read(0, 0x48);
+  const dv = new DataView(head.buffer);
+  if (dv.getUint32(0) === QCOW2_MAGIC) return 'qcow2';
+  if (dv.getUint32(0, true) === SPARSE_MAGICNUMBER) return 'vmdk';
+  if (dv.getUint32(0x40, true) === VDI_SIGNATURE) return 'vdi';
+  if (isVhd(file)) return 'vhd';
+  return 'raw';
+}
+
+/**
+ * Open a disk image of any format diskwright writes (raw, qcow2, VHD, VDI, VMDK; also inside a
+ * zstd/xz/gzip/bzip2 stream) as a Volume, so the same writers serve `convert`. Call `cleanup` once
+ * the volume has been written.
+ *
+ * @example
+ * const input = openImage('disk.qcow2');
+ * try { await emit(input.volume, 'disk.vhd', { format: 'vhd', compression: 'none', seed, epoch }); } finally { input.cleanup(); }
+ */
+export async function openImage(path: string, format?: string): Promise<InputVolume> {
+  let file = new InputFile(path);
+  let scratchDir: string | undefined;
+  try {
+    const codec = sniffCompression(file.read(0, 6));
+    if (codec) {
+      file.close();
+      scratchDir = mkdtempSync(join(tmpdir(), 'diskwright-input-'));
+      const plain = join(scratchDir, 'image');
+      await decompressFile(codec, path, plain);
+      file = new InputFile(plain);
+    }
+    const fmt = format === undefined || format === 'auto' ? detectFormat(file) : format === 'vpc' ? 'vhd' : format;
+    let result: InputVolume;
+    switch (fmt) {
+      case 'qcow2': case 'qcow2-compressed': result = readQcow2(file); break;
+      case 'vhd': case 'vhd-fixed': result = readVhd(file); break;
+      case 'vdi': result = readVdi(file); break;
+      case 'vmdk': result = readVmdk(file); break;
+      case 'raw': result = { volume: readRawVolume(file.path, undefined, file), format: 'raw', cleanup: () => undefined }; break;
+      default: throw new DiskwrightError('E_FORMAT', `input format ${fmt} is not supported`, { path: 'format', value: fmt });
+    }
+    const dir = scratchDir;
+    const inner = result.cleanup;
+    return { ...result, cleanup: () => { inner(); if (dir) rmSync(dir, { recursive: true, force: true }); } };
+  } catch (e) {
+    if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+    throw e;
+  } finally {
+    file.close();
+  }
+}
+
