@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { emit } from './container/emit.js';
+import { readRawVolume } from './container/read/raw.js';
 import { containerWriter } from './container/registry.js';
 import { compressor } from './container/compress.js';
 import { DiskwrightError } from './errors.js';
@@ -132,7 +133,8 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
     const p = q.part;
     if (p.filesystem === 'image') {
       const size = autoSizes.get(p.index)!;
-      volumes.set(p.index, { size: q.size, extents: size > 0 ? [{ offset: 0, length: size, source: { kind: 'file', path: p.image!, offset: 0, size } }] : [] });
+      // Zero blocks of a prebuilt image stay holes (sparse raw, unallocated container clusters).
+      volumes.set(p.index, { size: q.size, extents: size > 0 ? readRawVolume(p.image!, size).extents : [] });
       fsInfo.set(p.index, { type: 'image', size });
     } else if (trees.has(p.index)) {
       let r = planned.get(p.index);
