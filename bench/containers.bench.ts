@@ -13,7 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,7 +91,7 @@ function spec(slug: string, size: string, p: { esp: string; root: string }): str
   return path;
 }
 
-/** A directory of the first `limit` bytes of /usr/bin's regular files. */
+/** A directory of the first `limit` bytes of /usr/bin's regular files (symlinks followed). */
 function subset(limit: number): string {
   const dir = join(ROOT, `usrbin-${limit}`);
   if (existsSync(dir)) return dir;
@@ -101,7 +101,7 @@ function subset(limit: number): string {
     const p = join('/usr/bin', f);
     const st = statSync(p, { throwIfNoEntry: false });
     if (!st?.isFile()) continue;
-    cpSync(p, join(dir, f));
+    copyFileSync(p, join(dir, f));
     n += st.size;
     if (n > limit) break;
   }
