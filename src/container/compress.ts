@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { DiskwrightError } from '../errors.js';
 import { isZero } from './blocks.js';
 import type { Codec } from './codecs.js';
 import { CompressionPool } from './pool.js';
@@ -13,6 +14,8 @@ export interface Compressor {
   readonly suffix: string;
   /** Levels the codec accepts. */
   readonly levels: readonly [number, number];
+  /** Throws a DiskwrightError (E_COMPRESSION_LEVEL) for a level outside `levels`. */
+  checkLevel(level: number | undefined): void;
   create(out: Writable, level: number | undefined): Writable;
 }
 
@@ -108,7 +111,15 @@ class ParallelCompressor extends Writable {
 function parallel(name: string, codec: Codec, suffix: string, levels: [number, number]): Compressor {
   return {
     name, suffix, levels,
-    create: (out, level) => new ParallelCompressor(out, codec, level, FRAME[name]!),
+    checkLevel(level) {
+      if (level !== undefined && (!Number.isInteger(level) || level < levels[0] || level > levels[1])) {
+        throw new DiskwrightError('E_COMPRESSION_LEVEL', `${name} level ${level} is out of range: use ${levels[0]}..${levels[1]}`, { path: 'compressionLevel', value: level });
+      }
+    },
+    create(out, level) {
+      this.checkLevel(level);
+      return new ParallelCompressor(out, codec, level, FRAME[name]!);
+    },
   };
 }
 

@@ -36,6 +36,7 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
   if (!writer) throw new DiskwrightError('E_FORMAT', `format ${opts.format} is not available`, { path: 'format', value: opts.format });
   const comp = opts.compression === 'none' ? undefined : compressor(opts.compression);
   if (opts.compression !== 'none' && !comp) throw new DiskwrightError('E_COMPRESSION', `compression ${opts.compression} is not available`, { path: 'compression', value: opts.compression });
+  comp?.checkLevel(opts.compressionLevel);
 
   if (out === '-') {
     const base: Sink = comp

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { emit } from '../../src/container/emit.js';
 import { run, runOk, tempDir } from '../helpers/tools.js';
@@ -52,4 +52,11 @@ test('a container inside a compression stream: qcow2 + zstd decompresses to an i
   runOk('zstd', ['-q', '-d', '-f', out, '-o', dec]);
   qemuCompare(raw, dec, 'qcow2');
   assert.equal(run('qemu-img', ['check', dec]).status, 0);
+});
+
+test('a compression level outside the codec\'s range is an error before any output', async () => {
+  const out = join(dir, 'bad.zst');
+  await assert.rejects(emit(small!.volume, out, { ...opts, format: 'raw', compression: 'zstd', compressionLevel: 30 }), { code: 'E_COMPRESSION_LEVEL' });
+  await assert.rejects(emit(small!.volume, out, { ...opts, format: 'raw', compression: 'bzip2', compressionLevel: 0 }), { code: 'E_COMPRESSION_LEVEL' });
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.bad') || f.startsWith('bad')), []);
 });
