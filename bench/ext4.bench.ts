@@ -6,7 +6,7 @@
  *   large:  four 256 MiB incompressible files.
  * diskwright runs as the compiled CLI (`diskwright ext4 DIR -o IMG`, auto size); mke2fs gets the
  * same tree, a size 10 % above ours and our inode count (so it does not run out). Wall time is the
- * median of RUNS runs (default 3), peak RSS from GNU time. Prints a markdown table for BENCHMARKS.md.
+ * median of RUNS runs (default 3), each after `sync`, peak RSS from GNU time. Prints a markdown table for BENCHMARKS.md.
  *
  *   node --import tsx bench/ext4.bench.ts [rootfs|nm|large ...]
  */
@@ -86,9 +86,13 @@ function median(ms: Measure[]): Measure {
   return { wall: w[Math.floor(w.length / 2)]!, rssKiB: Math.max(...ms.map((m) => m.rssKiB)) };
 }
 
+/**
+ * Each run starts from the same page-cache state: the previous output removed and every dirty page
+ * written back (`sync`), so no contender pays for another's writeback.
+ */
 function repeat(cmd: string, before?: () => void): Measure {
   const ms: Measure[] = [];
-  for (let i = 0; i < RUNS; i++) { before?.(); ms.push(timed(cmd)); }
+  for (let i = 0; i < RUNS; i++) { before?.(); spawnSync('sync'); ms.push(timed(cmd)); }
   return median(ms);
 }
 

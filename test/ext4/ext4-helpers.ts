@@ -24,6 +24,8 @@ export interface BuildOptions {
   epoch?: number | undefined;
   ext4?: Ext4Options;
   name?: string;
+  /** Hash the output (default true; a 1 TiB image of holes hashes slowly). */
+  hash?: boolean;
 }
 
 export function ctxFor(o: BuildOptions = {}): FsContext {
@@ -37,10 +39,10 @@ export function ctxFor(o: BuildOptions = {}): FsContext {
 }
 
 /** Plan and write an image; returns the plan and the image's sha256. */
-export async function buildExt4(tree: Tree, out: string, o: BuildOptions = {}): Promise<PlannedFilesystem & { sha256: string }> {
+export async function buildExt4(tree: Tree, out: string, o: BuildOptions = {}): Promise<PlannedFilesystem & { sha256: string | undefined }> {
   const ctx = ctxFor(o);
   const planned = ext4Handler.plan(tree, ctx);
-  const r = await emit(planned.volume, out, { format: 'raw', compression: 'none', seed: ctx.seed, epoch: ctx.epoch });
+  const r = await emit(planned.volume, out, { format: 'raw', compression: 'none', seed: ctx.seed, epoch: ctx.epoch, hash: o.hash !== false });
   return { ...planned, sha256: r.sha256 };
 }
 

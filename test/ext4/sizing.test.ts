@@ -102,3 +102,31 @@ test('bad options are refused with their spec path', () => {
     assert.throws(() => ext4Handler.plan(tree, ctxFor(o)), (e: unknown) => e instanceof DiskwrightError && e.path === path, path);
   }
 });
+
+test('a 1 TiB filesystem is planned in bounded memory and written sparse', async () => {
+  const tree = treeOf(sample('tib', 3, 1000));
+  const img = join(tmp.dir, 'tib.img');
+  const before = process.memoryUsage().rss;
+  const r = await buildExt4(tree, img, { size: 2 ** 40, hash: false });
+  assert.equal(r.info.details!.groups, 8192);
+  assert.ok(process.memoryUsage().rss - before < 200 * 2 ** 20, 'planning 1 TiB must not allocate per-block memory');
+  const du = Number(runOk('du', ['-B1', img]).split('\t')[0]);
+  assert.ok(du < 64 * 2 ** 20, `${du} bytes allocated on disk for an almost empty 1 TiB image`);
+  assertFsckClean(img);
+  assert.equal(dumpe2fsHeader(img).get('Block count'), String(2 ** 28));
+});
+
+test('a lost+found directory in the tree becomes inode 11 with its contents', async () => {
+  const src = join(tmp.dir, 'lpf');
+  mkdirSync(join(src, 'lost+found'), { recursive: true });
+  writeFileSync(join(src, 'lost+found', 'kept'), 'kept\n');
+  writeFileSync(join(src, 'z'), 'z\n');
+  const tree = treeOf(src);
+  const img = join(tmp.dir, 'lpf.img');
+  await buildExt4(tree, img);
+  assertFsckClean(img);
+  assert.match(runOk('debugfs', ['-R', 'ls -l /', img]), /^\s*11\s+40755.*lost\+found/m);
+  await withMount(img, join(tmp.dir, 'mnt-lpf'), (dir) => {
+    assert.deepEqual(compareTreeToDir(tree, dir), []);
+  });
+});
