@@ -294,8 +294,18 @@ function mapRuns(extents: MappedExtent[], runs: readonly Range[], lblk: number):
   }
 }
 
-/** Lay out the prepared tree on `blocksCount` blocks. */
-export function allocate(p: Prepared, blocksCount: number, freeWanted: number): Allocation | { inodesShort: number } {
+/** Extents a list of runs becomes (each run split at MAX_EXTENT_LEN; runs never touch). */
+function extentCount(runs: readonly Range[]): number {
+  let n = 0;
+  for (const r of runs) n += Math.ceil((r.end - r.start) / MAX_EXTENT_LEN);
+  return n;
+}
+
+/**
+ * Lay out the prepared tree on `blocksCount` blocks. A `dry` run (the sizer's) only counts blocks
+ * and leaves the records alone.
+ */
+export function allocate(p: Prepared, blocksCount: number, freeWanted: number, dry = false): Allocation | { inodesShort: number } {
   const s = p.settings;
   const B = s.blockSize;
   const inodes = s.inodeCount ?? Math.max(Math.floor((blocksCount * B) / s.bytesPerInode), p.lastIno);
@@ -315,10 +325,19 @@ export function allocate(p: Prepared, blocksCount: number, freeWanted: number): 
   for (let ino = ROOT_INO; ino <= p.lastIno; ino++) {
     const rec = p.recs[ino];
     if (!rec) continue;
+    const node = rec.node;
+    if (dry) {
+      let extents = 0;
+      if (node.kind === 'dir') extents = extentCount(alloc.alloc(rec.dirBlocks!.length));
+      else if (node.kind === 'file') for (const r of rec.dataRanges!) extents += extentCount(alloc.alloc(r.end - r.start));
+      else if (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60) extents = extentCount(alloc.alloc(1));
+      if (extents > 4) alloc.alloc(extentTreeBlocks(extents, B));
+      if (rec.xblock.length) alloc.alloc(1);
+      continue;
+    }
     rec.extents = [];
     rec.treeBlocks = [];
     rec.xattrBlock = -1;
-    const node = rec.node;
     if (node.kind === 'dir') mapRuns(rec.extents, alloc.alloc(rec.dirBlocks!.length), 0);
     else if (node.kind === 'file') for (const r of rec.dataRanges!) mapRuns(rec.extents, alloc.alloc(r.end - r.start), r.start);
     else if (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60) mapRuns(rec.extents, alloc.alloc(1), 0);
@@ -352,13 +371,17 @@ export function sizeBlocks(p: Prepared, freeWanted: number, minBlocks: number): 
   if (s.journal && s.journalBlocks === undefined) n = Math.max(n, 2048);
   for (let iter = 0; iter < 64; iter++) {
     n = adjustBlocks(n, B, true);
-    const a = allocate(p, n, freeWanted);
+    const a = allocate(p, n, freeWanted, true);
     if ('inodesShort' in a) {
       const groupsNeeded = Math.ceil(a.inodesShort / (8 * B)) || 1;
       n = Math.max(n + Math.ceil(n / 8), groupsNeeded * 8 * B + 1024);
       continue;
     }
-    if (a.deficit === 0) return a;
+    if (a.deficit === 0) {
+      const full = allocate(p, n, freeWanted);
+      if ('inodesShort' in full || full.deficit !== 0) throw new Error('ext4 sizing: dry and full allocation disagree');
+      return full;
+    }
     n += a.deficit;
   }
   throw new Error('ext4 sizing did not converge');
