@@ -42,8 +42,17 @@ export interface DirChild {
 /** Bytes an entry with an n-byte name occupies (8-byte header, name padded to 4). */
 export const entrySize = (nameLen: number): number => (8 + nameLen + 3) & ~3;
 
+const D_INODE = DirEntry.offsetOf('inode'), D_REC_LEN = DirEntry.offsetOf('rec_len');
+const D_NAME_LEN = DirEntry.offsetOf('name_len'), D_FILE_TYPE = DirEntry.offsetOf('file_type');
+
+/** One ext4_dir_entry_2 (fields of `DirEntry`, written directly: this runs once per name). */
 function putEntry(block: Uint8Array, at: number, ino: number, recLen: number, name: Uint8Array, fileType: number): void {
-  DirEntry.encode({ inode: ino, rec_len: recLen, name_len: name.length, file_type: fileType }, block, at);
+  if (name.length > 255 || recLen > 0xffff) throw new RangeError(`directory entry of ${name.length} bytes, rec_len ${recLen}`);
+  block[at + D_INODE] = ino & 0xff; block[at + D_INODE + 1] = (ino >>> 8) & 0xff;
+  block[at + D_INODE + 2] = (ino >>> 16) & 0xff; block[at + D_INODE + 3] = ino >>> 24;
+  block[at + D_REC_LEN] = recLen & 0xff; block[at + D_REC_LEN + 1] = recLen >>> 8;
+  block[at + D_NAME_LEN] = name.length;
+  block[at + D_FILE_TYPE] = fileType;
   block.set(name, at + 8);
 }
 

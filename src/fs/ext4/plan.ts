@@ -14,7 +14,7 @@ import { encodeExtentTree, extentTreeBlocks, MAX_EXTENT_LEN, type MappedExtent }
 import { BG_INODE_UNINIT, BG_ITABLE_ZEROED, bitmapCsum, encodeGroupDesc, setBits } from './group.js';
 import { seedWords } from './htree.js';
 import {
-  encodeTime, EXT4_EXTENTS_FL, I_BLOCK, EXT4_INDEX_FL, EXTRA_ISIZE, Inode, INODE_SIZE, inodeCsumSeed, sealInode,
+  encodeTime, EXT4_EXTENTS_FL, I_BLOCK, writeInodeValues, EXT4_INDEX_FL, EXTRA_ISIZE, Inode, INODE_SIZE, inodeCsumSeed, sealInode,
 } from './inode.js';
 import { defaultJournalBlocks, encodeJournalSuperblock } from './journal.js';
 import {
@@ -410,24 +410,15 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
   const ft = s.fsTime;
   const fsT = { sec: ft, nsec: 0 };
 
+  const views = tables.map((t) => new DataView(t.buffer, t.byteOffset, t.byteLength));
   const writeInode = (ino: number, f: {
     mode: number; uid: number; gid: number; size: number; links: number; sectors: number; flags: number; iblock?: Uint8Array;
     atime: { sec: number; nsec: number }; mtime: { sec: number; nsec: number }; ctime: { sec: number; nsec: number };
     xattrBlock?: number; ibody?: XattrRecord[];
   }, fillBlock?: (buf: Uint8Array, at: number) => void): void => {
     const { buf, at } = slot(ino);
-    const at_ = encodeTime(f.atime), mt = encodeTime(f.mtime), ct = encodeTime(f.ctime);
-    const xb = f.xattrBlock !== undefined && f.xattrBlock >= 0 ? f.xattrBlock : 0;
-    Inode.encode({
-      i_mode: f.mode, i_uid: f.uid & 0xffff, l_i_uid_high: f.uid >>> 16, i_gid: f.gid & 0xffff, l_i_gid_high: f.gid >>> 16,
-      i_size_lo: f.size % 0x1_0000_0000, i_size_high: Math.floor(f.size / 0x1_0000_0000),
-      i_atime: at_.base, i_atime_extra: at_.extra, i_mtime: mt.base, i_mtime_extra: mt.extra, i_ctime: ct.base, i_ctime_extra: ct.extra,
-      i_crtime: ct.base, i_crtime_extra: ct.extra,
-      i_links_count: f.links, i_blocks_lo: f.sectors % 0x1_0000_0000, l_i_blocks_high: Math.floor(f.sectors / 0x1_0000_0000),
-      i_flags: f.flags, i_extra_isize: EXTRA_ISIZE,
-      i_file_acl_lo: xb % 0x1_0000_0000, l_i_file_acl_high: Math.floor(xb / 0x1_0000_0000),
-      ...(f.iblock ? { i_block: f.iblock } : {}),
-    }, buf, at);
+    writeInodeValues(views[Math.floor((ino - 1) / ipg)]!, at, { ...f, fileAcl: f.xattrBlock !== undefined && f.xattrBlock >= 0 ? f.xattrBlock : 0 });
+    if (f.iblock) buf.set(f.iblock, at + I_BLOCK);
     fillBlock?.(buf, at + I_BLOCK);
     if (f.ibody?.length) writeIbodyXattrs(buf, at, f.ibody);
     sealInode(buf, at, ino, 0, csumSeed);
