@@ -166,7 +166,7 @@ console.log('|---|---|---|---|---|---|---|');
 for (const r of crow) console.log(r);
 
 // --- Peak memory: the same partitions on a 200 MiB and a 20 GiB disk.
-const pSmall = partitions('tiny', subset(48 << 20), '100M', 8 << 20);
+const pSmall = partitions('tiny', subset(48 << 20), '160M', 8 << 20);
 const s200 = spec('empty200', '200MiB', pSmall);
 const s20g = spec('empty20G', '20GiB', pSmall);
 const mrow: string[] = [];
