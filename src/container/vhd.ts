@@ -1,6 +1,6 @@
 import { DiskwrightError } from '../errors.js';
 import { defineStruct } from '../util/struct.js';
-import { deriveBytes } from '../util/ids.js';
+import { deriveUuid, guidToBytes } from '../util/ids.js';
 import { allocatedBlocks, blockRuns, ceilDiv } from './blocks.js';
 import type { ContainerOptions, ContainerWriter } from './types.js';
 import type { Sink } from './sink.js';
@@ -111,7 +111,8 @@ export function encodeFooter(size: number, diskType: number, opts: ContainerOpti
     disk_geometry_heads: g.heads,
     disk_geometry_sectors: g.sectors,
     disk_type: diskType,
-    unique_id: deriveBytes(opts.seed, 'vhd', 16),
+    // deriveUuid(seed, 'vhd'), stored as a Microsoft GUID (first three fields little-endian).
+    unique_id: guidToBytes(deriveUuid(opts.seed, 'vhd')),
   }, buf);
   VhdFooter.encode({ checksum: vhdChecksum(buf) }, buf);
   return buf;

@@ -6,6 +6,7 @@ import { VdiHeader } from '../../src/container/vdi.js';
 import { Marker, SparseExtentHeader, vmdkDescriptor } from '../../src/container/vmdk.js';
 import { allocatedBlocks, blockRuns } from '../../src/container/blocks.js';
 import { VolumeBuilder } from '../../src/extent/extent.js';
+import { deriveUuid, guidToBytes } from '../../src/util/ids.js';
 
 test('container structures have their specifications\' sizes', () => {
   assert.equal(Qcow2Header.size, 104); // qcow2.txt: version 3 header up to header_length
@@ -45,6 +46,7 @@ test('VHD footer: cookie, qem2 creator (size from current_size), seed-derived id
   copy.fill(0, 64, 68);
   assert.equal(vhdChecksum(copy), sum);
   assert.deepEqual(encodeFooter(64 << 20, 3, { seed: 'x', epoch: 946684800 + 1234 }), f);
+  assert.deepEqual(f.subarray(68, 84), guidToBytes(deriveUuid('x', 'vhd')));
   assert.notDeepEqual(encodeFooter(64 << 20, 3, { seed: 'y', epoch: 946684800 + 1234 }).subarray(68, 84), f.subarray(68, 84));
 });
 
