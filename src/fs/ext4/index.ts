@@ -10,7 +10,7 @@
  */
 import { DiskwrightError } from '../../errors.js';
 import type { Tree } from '../../tree/model.js';
-import { deriveBytes, deriveUuid, formatUuid, isUuid, uuidToBytes } from '../../util/ids.js';
+import { deriveUuid, formatUuid, isUuid, uuidToBytes } from '../../util/ids.js';
 import { parseSize, formatSize } from '../../util/size.js';
 import type { FilesystemHandler, FsContext, PlannedFilesystem } from '../types.js';
 import { adjustBlocks } from './layout.js';
@@ -35,7 +35,7 @@ function settingsFor(ctx: FsContext): Ext4Settings {
   if (o.hashSeed !== undefined) {
     if (!isUuid(o.hashSeed)) throw new DiskwrightError('E_EXT4_OPTION', `hashSeed ${JSON.stringify(o.hashSeed)} is not a UUID`, { path: `${path}.hashSeed`, value: o.hashSeed });
     hashSeed = uuidToBytes(o.hashSeed);
-  } else hashSeed = uuidToBytes(formatUuid(deriveBytes(ctx.seed, `ext4-hash-seed:${ctx.name}`, 16)));
+  } else hashSeed = uuidToBytes(deriveUuid(ctx.seed, `ext4-hash-seed:${ctx.name}`));
   let journalBlocks: number | undefined;
   if (o.journalSize !== undefined) {
     journalBlocks = Math.ceil(parseSize(o.journalSize, `${path}.journalSize`) / blockSize);

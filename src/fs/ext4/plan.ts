@@ -200,9 +200,9 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
     const rec = recs[ino];
     if (!rec) continue;
     const node = rec.node;
-    const what = node.xattrs.length || node.kind === 'symlink' || node.kind === 'dir' ? `${s.specPath}: inode ${ino} (${node.name.toString()})` : '';
+    const what = (): string => `${s.specPath}: inode ${ino} (${node.name.toString()})`;
     if (node.xattrs.length) {
-      const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what)), B, what);
+      const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what())), B, what());
       rec.ibody = placed.ibody;
       rec.xblock = placed.block;
       if (rec.xblock.length) contentBlocks++;
@@ -222,7 +222,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
         try {
           layout = buildDirectory(ino, parent.ino, entries, B, seedW, iseed, min, slab);
         } catch (e) {
-          throw new DiskwrightError('E_EXT4_DIR_TOO_LARGE', `${what}: ${(e as Error).message}`, { path: s.specPath, value: entries.length });
+          throw new DiskwrightError('E_EXT4_DIR_TOO_LARGE', `${what()}: ${(e as Error).message}`, { path: s.specPath, value: entries.length });
         }
         rec.dirBlocks = layout.blocks;
         rec.indexed = layout.indexed;
@@ -236,7 +236,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
         if (size === 0) rec.dataRanges = [];
         else if (node.sparse && node.content?.kind === 'file') rec.dataRanges = scanDataRanges(pathText(node.content.path), node.content.offset, size, B);
         else rec.dataRanges = [{ start: 0, end: nblocks }];
-        if (nblocks > 2 ** 32 - 1) throw new DiskwrightError('E_EXT4_FILE_TOO_LARGE', `${what}: ${size} bytes exceed ext4's 2^32 blocks per file`, { path: s.specPath, value: size });
+        if (nblocks > 2 ** 32 - 1) throw new DiskwrightError('E_EXT4_FILE_TOO_LARGE', `${what()}: ${size} bytes exceed ext4's 2^32 blocks per file`, { path: s.specPath, value: size });
         for (const r of rec.dataRanges) contentBlocks += r.end - r.start;
         if (node.content?.kind === 'file') {
           const p = pathText(node.content.path);
@@ -246,7 +246,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
       }
       case 'symlink': {
         const target = node.symlinkTarget ?? Buffer.alloc(0);
-        if (target.length >= B) throw new DiskwrightError('E_EXT4_SYMLINK', `${what}: symlink target of ${target.length} bytes does not fit a ${B}-byte block`, { path: s.specPath, value: target.length });
+        if (target.length >= B) throw new DiskwrightError('E_EXT4_SYMLINK', `${what()}: symlink target of ${target.length} bytes does not fit a ${B}-byte block`, { path: s.specPath, value: target.length });
         if (target.length >= 60) contentBlocks++;
         break;
       }
