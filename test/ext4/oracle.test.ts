@@ -234,3 +234,24 @@ test('ext4: identical bytes across builds and across trees created in opposite o
   assert.notEqual(other.sha256, s1);
   assert.notEqual(other.info.uuid, (await buildExt4(treeOf(a), join(tmp.dir, 'det-5.img'))).info.uuid);
 });
+
+test('ext4: the kernel writes to the image (rw mount) and e2fsck stays clean', async () => {
+  const src = fresh('rw');
+  for (let i = 0; i < 80; i++) put(src, `d${i % 8}/f${i}`, Buffer.alloc(i * 300, i));
+  const tree = treeOf(src);
+  const img = join(tmp.dir, 'rw.img');
+  await buildExt4(tree, img, { extraSpace: 32 * 2 ** 20 });
+  const mnt = join(tmp.dir, 'mnt-rw');
+  mkdirSync(mnt, { recursive: true });
+  runOk('mount', ['-o', 'loop', '-t', 'ext4', img, mnt]);
+  try {
+    for (let i = 0; i < 300; i++) writeFileSync(join(mnt, 'd0', `new-${i}`), Buffer.alloc(5000 + i, 1));
+    mkdirSync(join(mnt, 'newdir/sub'), { recursive: true });
+    writeFileSync(join(mnt, 'newdir/sub/big'), Buffer.alloc(8 * 2 ** 20, 2));
+    runOk('rm', ['-r', join(mnt, 'd1')]);
+    runOk('setfattr', ['-n', 'user.added', '-v', 'yes', join(mnt, 'd2/f2')]);
+  } finally {
+    runOk('umount', [mnt]);
+  }
+  assertFsckClean(img);
+});
