@@ -115,6 +115,10 @@ function decorate(tree: Tree): void {
   nodeAt(tree, '/sizes/s8192').xattrs = [{ name: 'system.posix_acl_access', value: acl }];
   nodeAt(tree, '/modes/sticky').xattrs = [{ name: 'system.posix_acl_default', value: acl }, { name: 'user.dir', value: Buffer.from('on a dir') }];
   nodeAt(tree, '/fast-link').xattrs = [{ name: 'trusted.on-symlink', value: Buffer.from('x') }];
+  // A fast symlink whose xattrs need a block: still fast (e2fsck and the kernel go by i_size).
+  // (user.* is not allowed on symlinks by the VFS, so trusted.*.)
+  nodeAt(tree, '/link-59').xattrs = [{ name: 'trusted.big', value: Buffer.alloc(400, 0x42) }];
+  nodeAt(tree, '/dev-sda').xattrs = [{ name: 'security.selinux', value: Buffer.from('system_u:object_r:fixed_disk_device_t:s0\0') }];
 }
 
 test('ext4: every node kind and edge case: e2fsck clean, kernel mount equals the tree', async () => {

@@ -15,6 +15,7 @@ import { encodeTime, Inode } from '../../src/fs/ext4/inode.js';
 import { JournalSuperblock } from '../../src/fs/ext4/journal.js';
 import { Superblock } from '../../src/fs/ext4/superblock.js';
 import { XattrEntry, XattrHeader } from '../../src/fs/ext4/xattr.js';
+import type { Tree, TreeNode } from '../../src/tree/model.js';
 import { uuidToBytes } from '../../src/util/ids.js';
 import { compareTreeToDir } from '../helpers/compare-tree.js';
 import { runOk, tempDir } from '../helpers/tools.js';
@@ -79,5 +80,23 @@ test('htree over non-ASCII names (unsigned-char hash): e2fsck clean, kernel look
     assert.deepEqual(compareTreeToDir(tree, dir, { ignore: ['/lost+found'] }), []);
     // A lookup by name goes through the htree (readdir does not).
     for (const i of [0, 17, 399]) runOk('stat', [join(dir, 'd', `ñämé-${i}-日本語-${'é'.repeat(i % 30)}`)]);
+  });
+});
+
+test('a directory needing two htree index levels (20,000 long names): e2fsck clean, kernel lookups work', async () => {
+  const t = { sec: 1700000000, nsec: 0 };
+  const names = Array.from({ length: 20000 }, (_, i) => Buffer.from(`${i.toString(36).padStart(4, '0')}-${'n'.repeat(190)}`)).sort(Buffer.compare);
+  const children: TreeNode[] = names.map((name, i) => ({
+    name, kind: 'file', mode: 0o644, uid: 0, gid: 0, mtime: t, atime: t, ctime: t, xattrs: [], size: i % 3, content: { kind: 'bytes', data: Buffer.alloc(i % 3, 0x61) },
+  }));
+  const dir: TreeNode = { name: Buffer.from('wide'), kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: t, atime: t, ctime: t, xattrs: [], size: 0, children };
+  const tree: Tree = { root: { name: Buffer.alloc(0), kind: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: t, atime: t, ctime: t, xattrs: [], size: 0, children: [dir] } };
+  const img = join(tmp.dir, 'wide.img');
+  await buildExt4(tree, img);
+  assertFsckClean(img);
+  assert.match(runOk('debugfs', ['-R', 'htree_dump /wide', img]), /Indirect levels: 1/);
+  await withMount(img, join(tmp.dir, 'mnt-wide'), (mnt) => {
+    assert.deepEqual(compareTreeToDir(tree, mnt, { ignore: ['/lost+found'], xattrs: false }), []);
+    for (const i of [0, 4999, 12345, 19999]) runOk('stat', [join(mnt, 'wide', names[i]!.toString())]);
   });
 });

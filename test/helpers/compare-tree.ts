@@ -184,13 +184,13 @@ export function compareTreeToDir(tree: Tree, dir: string, options: CompareOption
       const actualNames = readdirSync(actualPath, { encoding: 'buffer' })
         .filter((n) => !ignore.has('/' + Buffer.concat(rel.length ? [rel, Buffer.from('/'), n] : [n]).toString()))
         .sort(Buffer.compare);
-      const expectedNames = expectedKids.map((c) => c.name);
-      const missing = expectedNames.filter((n) => !actualNames.some((a) => a.equals(n)));
-      const extra = actualNames.filter((a) => !expectedNames.some((n) => n.equals(a)));
-      for (const n of missing) diffs.push(`${relText}: entry ${JSON.stringify(n.toString())} missing`);
-      for (const n of extra) diffs.push(`${relText}: unexpected entry ${JSON.stringify(n.toString())}`);
+      const key = (b: Buffer): string => b.toString('latin1');
+      const actualSet = new Set(actualNames.map(key));
+      const expectedSet = new Set(expectedKids.map((c) => key(c.name)));
+      for (const c of expectedKids) if (!actualSet.has(key(c.name))) diffs.push(`${relText}: entry ${JSON.stringify(c.name.toString())} missing`);
+      for (const n of actualNames) if (!expectedSet.has(key(n))) diffs.push(`${relText}: unexpected entry ${JSON.stringify(n.toString())}`);
       for (const c of expectedKids) {
-        if (missing.some((m) => m.equals(c.name))) continue;
+        if (!actualSet.has(key(c.name))) continue;
         const childRel = rel.length ? Buffer.concat([rel, Buffer.from('/'), c.name]) : c.name;
         check(c, childRel, Buffer.from(join(actualPath.toString('latin1'), c.name.toString('latin1')), 'latin1'));
       }
