@@ -14,7 +14,9 @@ import { deriveUuid, formatUuid, isUuid, uuidToBytes } from '../../util/ids.js';
 import { parseSize, formatSize } from '../../util/size.js';
 import type { FilesystemHandler, FsContext, PlannedFilesystem } from '../types.js';
 import { adjustBlocks } from './layout.js';
-import { allocate, encode, prepare, sizeBlocks, type Ext4Settings } from './plan.js';
+import { allocate, sizeBlocks } from './allocate.js';
+import { encode } from './encode.js';
+import { prepare, type Ext4Settings } from './prepare.js';
 
 export { crc32c } from './checksum.js';
 

@@ -1,0 +1,247 @@
+/**
+ * ext4 planning, phase 1 (see index.ts): number inodes in tree order and encode everything that
+ * does not depend on the size — directories (linear or htree), xattr placement, the data ranges of
+ * sparse files. The result is reused by every sizing attempt.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { DiskwrightError } from '../../errors.js';
+import type { Tree, TreeNode } from '../../tree/model.js';
+import { crc32cUpdate } from './checksum.js';
+import { buildDirectory, FT, type DirChild } from './dir.js';
+import type { MappedExtent } from './extent.js';
+import { seedWords } from './htree.js';
+import { inodeCsumSeed } from './inode.js';
+import type { Range } from './layout.js';
+import { BlockSlab } from './slab.js';
+import { placeXattrs, toRecord, type XattrRecord } from './xattr.js';
+
+export interface Ext4Settings {
+  blockSize: number;
+  journal: boolean;
+  /** Explicit journal length in blocks (else scaled like mke2fs). */
+  journalBlocks?: number | undefined;
+  inodeCount?: number | undefined;
+  bytesPerInode: number;
+  reservedPercent: number;
+  resizeInode: boolean;
+  label: Uint8Array;
+  uuid: Uint8Array;
+  hashSeed: Uint8Array;
+  /** Filesystem-level times (mkfs, write, check): the epoch or 0. */
+  fsTime: number;
+  /** Spec path for errors. */
+  specPath: string;
+}
+
+export const ROOT_INO = 2;
+export const RESIZE_INO = 7;
+export const JOURNAL_INO = 8;
+export const LPF_INO = 11;
+export const FIRST_INO = 11;
+const MAX_LINKS = 65000;
+
+/** One inode to write. */
+export interface Rec {
+  ino: number;
+  node: TreeNode;
+  links: number;
+  /** Directories: encoded blocks in logical order. */
+  dirBlocks?: Uint8Array[];
+  indexed?: boolean;
+  /** Regular files: logical block ranges holding data (holes between them). */
+  dataRanges?: Range[];
+  ibody: XattrRecord[];
+  xblock: XattrRecord[];
+  // Filled by allocate():
+  extents: MappedExtent[];
+  treeBlocks: number[];
+  xattrBlock: number;
+}
+
+export interface Prepared {
+  settings: Ext4Settings;
+  /** Records by inode number (root, lost+found, then 12...). */
+  recs: Rec[];
+  lastIno: number;
+  /** Blocks the contents need before extent-tree blocks (for the first size estimate). */
+  contentBlocks: number;
+  fileSizes: Map<string, number>;
+}
+
+const FILE_TYPE: Record<TreeNode['kind'], number> = {
+  file: FT.file, dir: FT.dir, char: FT.char, block: FT.block, fifo: FT.fifo, socket: FT.socket, symlink: FT.symlink,
+};
+
+/** lost+found as mke2fs makes it: grown until 16 KiB and at least 2 blocks, at most 12 blocks. */
+function lostFoundBlocks(blockSize: number): number {
+  let blocks = 1;
+  let size = 0;
+  for (let i = 1; i < 12; i++) {
+    size += blockSize;
+    if (size >= 16 * 1024 && size >= 2 * blockSize) break;
+    blocks++;
+  }
+  return blocks;
+}
+
+export const pathText = (p: string | Buffer): string => (typeof p === 'string' ? p : p.toString());
+
+/** Logical block ranges of a sparse file that hold non-zero data (reading holes is cheap). */
+function scanDataRanges(path: string, offset: number, size: number, blockSize: number): Range[] {
+  const ranges: Range[] = [];
+  const chunk = Buffer.alloc(1 << 20);
+  const zero = Buffer.alloc(blockSize);
+  const zeroChunk = Buffer.alloc(chunk.length);
+  const fd = openSync(path, 'r');
+  try {
+    let pos = 0;
+    while (pos < size) {
+      const want = Math.min(chunk.length, size - pos);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, chunk, got, want - got, offset + pos + got);
+        if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} is shorter than its ${size} bytes`, { value: path });
+        got += n;
+      }
+      // Holes read back as zeros: test the whole chunk first, then its blocks.
+      if (want === chunk.length && chunk.equals(zeroChunk)) { pos += want; continue; }
+      for (let at = 0; at < want; at += blockSize) {
+        const end = Math.min(at + blockSize, want);
+        const isZero = end - at === blockSize ? chunk.subarray(at, end).equals(zero) : chunk.subarray(at, end).equals(zero.subarray(0, end - at));
+        if (isZero) continue;
+        const lblk = (pos + at) / blockSize;
+        const top = ranges[ranges.length - 1];
+        if (top && top.end === lblk) top.end++; else ranges.push({ start: lblk, end: lblk + 1 });
+      }
+      pos += want;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return ranges;
+}
+
+function synthLostFound(time: number): TreeNode {
+  const t = { sec: time, nsec: 0 };
+  return { name: Buffer.from('lost+found'), kind: 'dir', mode: 0o700, uid: 0, gid: 0, mtime: t, atime: t, ctime: t, xattrs: [], size: 0, children: [] };
+}
+
+/** Number inodes in tree order and encode everything that does not depend on the layout. */
+export function prepare(tree: Tree, s: Ext4Settings): Prepared {
+  const B = s.blockSize;
+  const seedW = seedWords(s.hashSeed);
+  const recs: Rec[] = [];
+  const byLink = new Map<number, Rec>();
+  let next = FIRST_INO + 1;
+  const newRec = (ino: number, node: TreeNode): Rec => {
+    const rec: Rec = { ino, node, links: 1, ibody: [], xblock: [], extents: [], treeBlocks: [], xattrBlock: -1 };
+    recs[ino] = rec;
+    return rec;
+  };
+
+  const rootKids = tree.root.children ?? [];
+  const lpfNode = rootKids.find((c) => c.name.equals(Buffer.from('lost+found')));
+  if (lpfNode && lpfNode.kind !== 'dir') {
+    throw new DiskwrightError('E_EXT4_LOST_FOUND', '/lost+found must be a directory on ext4', { path: s.specPath, value: lpfNode.kind });
+  }
+
+  // Pass 1: inode numbers, pre-order (root 2, lost+found 11, the rest from 12).
+  const parentOf = new Map<Rec, Rec>();
+  const childRecs = new Map<Rec, { node: TreeNode; rec: Rec }[]>();
+  const visit = (node: TreeNode, rec: Rec): void => {
+    const kids: { node: TreeNode; rec: Rec }[] = [];
+    if (rec.ino === ROOT_INO && !lpfNode) kids.push({ node: recs[LPF_INO]!.node, rec: recs[LPF_INO]! });
+    for (const child of node.children ?? []) {
+      let crec: Rec;
+      if (rec.ino === ROOT_INO && child === lpfNode) crec = newRec(LPF_INO, child);
+      else if (child.linkId !== undefined && byLink.has(child.linkId)) { crec = byLink.get(child.linkId)!; crec.links++; }
+      else {
+        crec = newRec(next++, child);
+        if (child.linkId !== undefined) byLink.set(child.linkId, crec);
+      }
+      kids.push({ node: child, rec: crec });
+    }
+    if (rec.ino === ROOT_INO && !lpfNode) kids.sort((a, b) => Buffer.compare(a.node.name, b.node.name));
+    childRecs.set(rec, kids);
+    for (const k of kids) {
+      if (k.node.kind !== 'dir' || (k.rec.ino === LPF_INO && !lpfNode)) continue;
+      parentOf.set(k.rec, rec);
+      visit(k.node, k.rec);
+    }
+  };
+  const root = newRec(ROOT_INO, tree.root);
+  if (!lpfNode) { newRec(LPF_INO, synthLostFound(s.fsTime)); parentOf.set(recs[LPF_INO]!, root); }
+  parentOf.set(root, root);
+  visit(tree.root, root);
+  const lastIno = next - 1;
+
+  // Pass 2: contents.
+  let contentBlocks = 0;
+  const csumSeed = crc32cUpdate(0xffffffff, s.uuid);
+  const slab = new BlockSlab();
+  const fileSizes = new Map<string, number>();
+  for (let ino = ROOT_INO; ino <= lastIno; ino++) {
+    const rec = recs[ino];
+    if (!rec) continue;
+    const node = rec.node;
+    const what = (): string => `${s.specPath}: inode ${ino} (${node.name.toString()})`;
+    if (node.xattrs.length) {
+      const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what())), B, what());
+      rec.ibody = placed.ibody;
+      rec.xblock = placed.block;
+      if (rec.xblock.length) contentBlocks++;
+    }
+    const iseed = node.kind === 'dir' ? inodeCsumSeed(csumSeed, ino, 0) : 0;
+    switch (node.kind) {
+      case 'dir': {
+        const kids = childRecs.get(rec) ?? [];
+        let subdirs = 0;
+        const entries: DirChild[] = kids.map((k) => {
+          if (k.node.kind === 'dir') subdirs++;
+          return { name: k.node.name, ino: k.rec.ino, fileType: FILE_TYPE[k.node.kind] };
+        });
+        const min = ino === LPF_INO ? lostFoundBlocks(B) : 1;
+        const parent = parentOf.get(rec) ?? root;
+        let layout;
+        try {
+          layout = buildDirectory(ino, parent.ino, entries, B, seedW, iseed, min, slab);
+        } catch (e) {
+          throw new DiskwrightError('E_EXT4_DIR_TOO_LARGE', `${what()}: ${(e as Error).message}`, { path: s.specPath, value: entries.length });
+        }
+        rec.dirBlocks = layout.blocks;
+        rec.indexed = layout.indexed;
+        rec.links = 2 + subdirs > MAX_LINKS ? 1 : 2 + subdirs;
+        contentBlocks += layout.blocks.length;
+        break;
+      }
+      case 'file': {
+        const size = node.size;
+        const nblocks = Math.ceil(size / B);
+        if (size === 0) rec.dataRanges = [];
+        else if (node.sparse && node.content?.kind === 'file') rec.dataRanges = scanDataRanges(pathText(node.content.path), node.content.offset, size, B);
+        else rec.dataRanges = [{ start: 0, end: nblocks }];
+        if (nblocks > 2 ** 32 - 1) throw new DiskwrightError('E_EXT4_FILE_TOO_LARGE', `${what()}: ${size} bytes exceed ext4's 2^32 blocks per file`, { path: s.specPath, value: size });
+        for (const r of rec.dataRanges) contentBlocks += r.end - r.start;
+        if (node.content?.kind === 'file') {
+          const p = pathText(node.content.path);
+          if (!fileSizes.has(p)) fileSizes.set(p, node.content.offset === 0 ? node.content.size : statSize(p));
+        }
+        break;
+      }
+      case 'symlink': {
+        const target = node.symlinkTarget ?? Buffer.alloc(0);
+        if (target.length >= B) throw new DiskwrightError('E_EXT4_SYMLINK', `${what()}: symlink target of ${target.length} bytes does not fit a ${B}-byte block`, { path: s.specPath, value: target.length });
+        if (target.length >= 60) contentBlocks++;
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { settings: s, recs, lastIno, contentBlocks, fileSizes };
+}
+
+function statSize(path: string): number {
+  const fd = openSync(path, 'r');
+  try { return fstatSync(fd).size; } finally { closeSync(fd); }
+}
