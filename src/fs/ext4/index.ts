@@ -4,6 +4,11 @@
  * filetype, extent, 64bit, flex_bg, sparse_super, large_file, huge_file, dir_nlink, extra_isize,
  * metadata_csum).
  *
+ * Planning runs in three phases: `prepare` (inode numbers in tree order, directories, xattrs: work
+ * independent of the size), `allocate` (the layout for one block count; `sizeBlocks` finds the
+ * smallest count that fits, for `size: auto`) and `encode` (metadata buffers plus references to the
+ * file data: the Volume).
+ *
  * @example
  * const { volume, info } = ext4Handler.plan(tree, ctx);
  * await emit(volume, 'root.img', { format: 'raw', compression: 'none', seed: ctx.seed, epoch: ctx.epoch });
