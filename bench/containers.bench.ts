@@ -7,7 +7,8 @@
  * Partitions are `filesystem: image` (prebuilt by mke2fs/mkfs.fat), so what is measured is the
  * container/compression stage. diskwright runs as the compiled CLI; the reference tools are
  * qemu-img convert (from our raw build) and the zstd/xz/gzip/bzip2 CLIs (on our raw build).
- * Wall time is the median of BENCH_RUNS (default 3) runs; peak RSS from GNU time.
+ * Wall and CPU (user + sys) time are medians of BENCH_RUNS (default 5) runs (xz, bzip2: 1 run);
+ * peak RSS from GNU time. The host is shared: wall times move with its load, CPU times much less.
  *
  *   node --import tsx bench/containers.bench.ts     # prints markdown tables for BENCHMARKS.md
  */
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = process.env.DISKWRIGHT_BENCH_DIR ?? '/tmp/diskwright-bench-containers';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 mkdirSync(ROOT, { recursive: true });
 
 function sh(cmd: string): string {
@@ -35,14 +36,14 @@ function bytes(seed: string, n: number): Buffer {
   return out;
 }
 
-interface Measure { wall: number; rssKiB: number }
+interface Measure { wall: number; cpu: number; rssKiB: number }
 function timed(cmd: string): Measure {
   const out = join(ROOT, 'time.txt');
   spawnSync('sync');
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', '-o', out, 'bash', '-c', cmd], { encoding: 'utf8', cwd: REPO });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', '-o', out, 'bash', '-c', cmd], { encoding: 'utf8', cwd: REPO });
   if (r.status !== 0) throw new Error(`${cmd} failed:\n${r.stdout}\n${r.stderr}`);
-  const [wall, rss] = spawnSync('tail', ['-n1', out], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number);
-  return { wall: wall!, rssKiB: rss! };
+  const [wall, user, sys, rss] = spawnSync('tail', ['-n1', out], { encoding: 'utf8' }).stdout.trim().split(/\s+/).map(Number);
+  return { wall: wall!, cpu: user! + sys!, rssKiB: rss! };
 }
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,7 +52,7 @@ function median(xs: number[]): number {
 function measure(cmd: string, runs = RUNS): Measure {
   const ms: Measure[] = [];
   for (let i = 0; i < runs; i++) ms.push(timed(cmd));
-  return { wall: median(ms.map((m) => m.wall)), rssKiB: Math.max(...ms.map((m) => m.rssKiB)) };
+  return { wall: median(ms.map((m) => m.wall)), cpu: median(ms.map((m) => m.cpu)), rssKiB: Math.max(...ms.map((m) => m.rssKiB)) };
 }
 
 function compiledCli(): string {
@@ -132,11 +133,12 @@ for (const [label, format, qemuArgs] of cases) {
   const conv = measure(`rm -f ${ours}.c && ${cli} convert ${raw} ${ours}.c --format ${fmt} -q`);
   const qemu = measure(`rm -f ${ref} && qemu-img convert -f raw ${qemuArgs} ${raw} ${ref}`);
   const twoStep = rawBuild.wall + qemu.wall;
-  rows.push(`| ${label} | ${direct.wall.toFixed(2)} | ${twoStep.toFixed(2)} | **${ratio(direct.wall, twoStep)}** | ${conv.wall.toFixed(2)} | ${qemu.wall.toFixed(2)} | ${ratio(conv.wall, qemu.wall)} | ${mib(direct.rssKiB)} / ${mib(conv.rssKiB)} | ${mib(qemu.rssKiB)} | ${(statSync(ours).size / 2 ** 20).toFixed(0)} / ${(statSync(ref).size / 2 ** 20).toFixed(0)} MiB |`);
+  const twoStepCpu = rawBuild.cpu + qemu.cpu;
+  rows.push(`| ${label} | ${direct.wall.toFixed(2)} / ${direct.cpu.toFixed(2)} | ${twoStep.toFixed(2)} / ${twoStepCpu.toFixed(2)} | **${ratio(direct.wall, twoStep)}** | ${conv.wall.toFixed(2)} / ${conv.cpu.toFixed(2)} | ${qemu.wall.toFixed(2)} / ${qemu.cpu.toFixed(2)} | ${ratio(conv.wall, qemu.wall)} | ${mib(direct.rssKiB)} / ${mib(conv.rssKiB)} | ${mib(qemu.rssKiB)} | ${(statSync(ours).size / 2 ** 20).toFixed(0)} / ${(statSync(ref).size / 2 ** 20).toFixed(0)} MiB |`);
 }
 console.log(`\n### Container formats: 2 GiB GPT disk (FAT ESP + ext4 root, ${(statSync(join(ROOT, 'disk.root.ext4')).size / 2 ** 20).toFixed(0)} MiB root image, ~340 MB of data)\n`);
-console.log(`raw build (spec → raw): ${rawBuild.wall.toFixed(2)} s, ${mib(rawBuild.rssKiB)}\n`);
-console.log('| format | direct: spec → format (s) | two-step: raw build + qemu-img convert (s) | direct / two-step | convert raw → format (s) | qemu-img convert (s) | convert / qemu-img | peak RSS diskwright (build / convert) | peak RSS qemu-img | output size (ours / qemu) |');
+console.log(`raw build (spec → raw): ${rawBuild.wall.toFixed(2)} s wall, ${rawBuild.cpu.toFixed(2)} s CPU, ${mib(rawBuild.rssKiB)}\n`);
+console.log('| format | direct: spec → format (s wall / CPU) | two-step: raw build + qemu-img convert (s wall / CPU) | direct / two-step (wall) | convert raw → format (s wall / CPU) | qemu-img convert (s wall / CPU) | convert / qemu-img (wall) | peak RSS diskwright (build / convert) | peak RSS qemu-img | output size (ours / qemu) |');
 console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 
@@ -158,10 +160,10 @@ for (const [name, level, tool, suffix] of comps) {
   const o = measure(`rm -f ${ours} && ${cli} build ${small} -o ${ours} --compression ${name} --level ${level} -q`, runs);
   const t = measure(`${tool} < ${smallRaw} > ${ref}`, runs);
   const twoStep = smallBuild.wall + t.wall;
-  crow.push(`| ${name} -${level} | ${o.wall.toFixed(2)} | ${t.wall.toFixed(2)} (${twoStep.toFixed(2)}) | ${ratio(o.wall, twoStep)} | ${mib(o.rssKiB)} | ${mib(t.rssKiB)} | ${(statSync(ours).size / 2 ** 20).toFixed(1)} / ${(statSync(ref).size / 2 ** 20).toFixed(1)} MiB |`);
+  crow.push(`| ${name} -${level} | ${o.wall.toFixed(2)} / ${o.cpu.toFixed(2)} | ${t.wall.toFixed(2)} / ${t.cpu.toFixed(2)} (${twoStep.toFixed(2)}) | ${ratio(o.wall, twoStep)} | ${mib(o.rssKiB)} | ${mib(t.rssKiB)} | ${(statSync(ours).size / 2 ** 20).toFixed(1)} / ${(statSync(ref).size / 2 ** 20).toFixed(1)} MiB |`);
 }
 console.log(`\n### Whole-file compression: 512 MiB GPT disk (~56 MB of data); raw build ${smallBuild.wall.toFixed(2)} s\n`);
-console.log('| codec | diskwright build --compression (s) | CLI on the raw build (s) (raw build + CLI) | ours / two-step | peak RSS diskwright | peak RSS CLI | output (ours / CLI) |');
+console.log('| codec | diskwright build --compression (s wall / CPU) | CLI on the raw build (s wall / CPU) (raw build + CLI, wall) | ours / two-step (wall) | peak RSS diskwright | peak RSS CLI | output (ours / CLI) |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of crow) console.log(r);
 

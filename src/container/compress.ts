@@ -27,6 +27,7 @@ const FRAME: Record<string, number> = {
   bzip2: 9 * 900_000, // nine bzip2 blocks at -9
 };
 const IN_FLIGHT_PER_WORKER = 2;
+const MAX_QUEUE = 64;
 
 /**
  * Compresses fixed-size frames on worker threads and writes them to `out` in input order, so the
@@ -36,10 +37,13 @@ const IN_FLIGHT_PER_WORKER = 2;
 class ParallelCompressor extends Writable {
   private frame: Buffer;
   private fill = 0;
-  private readonly queue: Promise<Uint8Array>[] = [];
+  private readonly queue: { result: Promise<Uint8Array>; done: boolean }[] = [];
+  /** Resolved (and replaced) whenever a frame finishes compressing. */
+  private finished: { promise: Promise<void>; resolve: () => void } = deferred();
   private pool: CompressionPool | undefined;
   private frames = 0;
-  private zeroFrame: Promise<Uint8Array> | undefined;
+  private zeroFrame: { result: Promise<Uint8Array>; done: boolean } | undefined;
+  private running = 0;
 
   constructor(private readonly out: Writable, private readonly codec: Codec, private readonly level: number | undefined, private readonly frameSize: number) {
     super({ highWaterMark: 1 << 20 });
@@ -71,21 +75,40 @@ class ParallelCompressor extends Writable {
     this.frames++;
     if (this.fill === this.frameSize && isZero(data)) {
       this.zeroFrame ??= this.compress(Buffer.from(data));
-      this.queue.push(this.zeroFrame);
+      const entry = { result: this.zeroFrame.result, done: this.zeroFrame.done };
+      this.queue.push(entry);
+      if (!entry.done) void this.zeroFrame.result.then(() => { entry.done = true; }, () => { entry.done = true; });
     } else {
       this.queue.push(this.compress(data));
       this.frame = Buffer.allocUnsafeSlow(this.frameSize);
     }
     this.fill = 0;
-    while (this.queue.length >= this.getPool().size * IN_FLIGHT_PER_WORKER) await this.writeOldest();
+    // Bound the frames being compressed (memory) and the queue; write finished frames in order as
+    // soon as they reach the head, and otherwise wait for any frame to finish, so a heavy frame at
+    // the head does not idle the other worker.
+    for (;;) {
+      while (this.queue.length > 0 && this.queue[0]!.done) await this.writeOldest();
+      if (this.running < this.getPool().size * IN_FLIGHT_PER_WORKER && this.queue.length < MAX_QUEUE) break;
+      if (this.running > 0) await this.finished.promise;
+      else await this.writeOldest();
+    }
   }
 
-  private compress(data: Uint8Array): Promise<Uint8Array> {
-    return this.getPool().run({ codec: this.codec, level: this.level, data }).then((r) => r.data);
+  private compress(data: Uint8Array): { result: Promise<Uint8Array>; done: boolean } {
+    this.running++;
+    const entry = { result: undefined as unknown as Promise<Uint8Array>, done: false };
+    entry.result = this.getPool().run({ codec: this.codec, level: this.level, data }).then((r) => r.data).finally(() => {
+      this.running--;
+      entry.done = true;
+      const f = this.finished;
+      this.finished = deferred();
+      f.resolve();
+    });
+    return entry;
   }
 
   private async writeOldest(): Promise<void> {
-    const data = await this.queue.shift()!;
+    const data = await this.queue.shift()!.result;
     if (!this.out.write(data)) await new Promise<void>((r) => this.out.once('drain', r));
   }
 
@@ -103,9 +126,15 @@ class ParallelCompressor extends Writable {
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
     const pool = this.pool;
-    Promise.allSettled(this.queue).then(() => pool?.close()).then(() => cb(err), () => cb(err));
+    Promise.allSettled(this.queue.map((q) => q.result)).then(() => pool?.close()).then(() => cb(err), () => cb(err));
     this.out.destroy(err ?? undefined);
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
 }
 
 function parallel(name: string, codec: Codec, suffix: string, levels: [number, number]): Compressor {

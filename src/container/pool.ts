@@ -18,12 +18,14 @@ function startWorker(): Worker {
 
 /**
  * A small pool of compression workers (DESIGN.md §6: compression is the only CPU-heavy stage; both
- * cores work). Jobs go round-robin; callers keep their own order, so output is deterministic
- * whatever finishes first.
+ * cores work). Each job goes to the worker with the fewest queued jobs; callers keep their own
+ * order, so the output is deterministic whatever runs where or finishes first.
  */
 export class CompressionPool {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { worker: number; resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  /** Jobs queued on each worker: a new job goes to the least busy one (frames differ in cost). */
+  private readonly load: number[] = [];
   private nextId = 0;
   private failed: Error | undefined;
 
@@ -34,6 +36,7 @@ export class CompressionPool {
       w.on('error', (e) => this.fail(e));
       w.on('exit', (code) => { if (code !== 0) this.fail(new Error(`compression worker exited with code ${code}`)); });
       this.workers.push(w);
+      this.load.push(0);
     }
   }
 
@@ -44,11 +47,14 @@ export class CompressionPool {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     const full: Job = { ...job, id };
+    let worker = 0;
+    for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
+    this.load[worker]!++;
     return new Promise<JobResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { worker, resolve, reject });
       const buf = job.data.buffer;
       const transfer = buf instanceof ArrayBuffer && job.data.byteOffset === 0 && job.data.byteLength === buf.byteLength ? [buf] : [];
-      this.workers[id % this.workers.length]!.postMessage(full, transfer);
+      this.workers[worker]!.postMessage(full, transfer);
     });
   }
 
@@ -56,6 +62,7 @@ export class CompressionPool {
     const p = this.pending.get(r.id);
     if (!p) return;
     this.pending.delete(r.id);
+    this.load[p.worker]!--;
     if (r.error) p.reject(new Error(`compression failed: ${r.error}`));
     else p.resolve({ ...r, data: new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength) });
   }
