@@ -120,7 +120,7 @@ function fail(e: unknown): never {
   removeTemporaryOutputs();
   if (e instanceof DiskwrightError) {
     process.stderr.write(`diskwright: error ${e.code}: ${e.message}\n`);
-    process.exit(1);
+    process.exit(e.code === 'E_USAGE' ? 2 : 1);
   }
   const err = e as Error & { code?: string };
   if (err && err.name === 'CACError') {
@@ -145,8 +145,9 @@ const argv = process.argv.flatMap((a, i, all) => (a === '-' && (all[i - 1] === '
 try {
   cli.parse(argv, { run: false });
   if (!cli.matchedCommand) {
-    if (argv.length <= 2 || cli.options.help) { if (argv.length <= 2) cli.outputHelp(); }
-    else fail(new Error(`unknown command ${argv[2]}`));
+    // --help and --version are printed by cac itself during parse
+    if (argv.length <= 2) cli.outputHelp();
+    else if (!cli.options.help && !cli.options.version) fail(new DiskwrightError('E_USAGE', `unknown command ${argv[2]} (see diskwright --help)`));
   } else {
     await cli.runMatchedCommand();
   }
