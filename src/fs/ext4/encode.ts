@@ -50,10 +50,12 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
   const writeInode = (ino: number, f: {
     mode: number; uid: number; gid: number; size: number; links: number; sectors: number; flags: number; iblock?: Uint8Array;
     atime: { sec: number; nsec: number }; mtime: { sec: number; nsec: number }; ctime: { sec: number; nsec: number };
-    xattrBlock?: number; ibody?: XattrRecord[];
+    fileAcl: number; ibody?: XattrRecord[];
   }, fillBlock?: (buf: Uint8Array, at: number) => void): void => {
-    const { buf, at } = slot(ino);
-    writeInodeValues(views[Math.floor((ino - 1) / ipg)]!, at, { ...f, fileAcl: f.xattrBlock !== undefined && f.xattrBlock >= 0 ? f.xattrBlock : 0 });
+    const group = Math.floor((ino - 1) / ipg);
+    const buf = tables[group]!;
+    const at = ((ino - 1) % ipg) * INODE_SIZE;
+    writeInodeValues(views[group]!, at, f);
     if (f.iblock) buf.set(f.iblock, at + I_BLOCK);
     fillBlock?.(buf, at + I_BLOCK);
     if (f.ibody?.length) writeIbodyXattrs(buf, at, f.ibody);
@@ -77,7 +79,7 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
     vb.addBytes(a.journalExtents[0]!.pblk * B, encodeJournalSuperblock(B, a.journalBlocks, s.uuid));
     writeInode(JOURNAL_INO, {
       mode: 0o100600, uid: 0, gid: 0, size: a.journalBlocks * B, links: 1,
-      sectors: (a.journalBlocks + a.journalTree.length) * (B / 512), flags: EXT4_EXTENTS_FL, iblock: jnlIblock,
+      sectors: (a.journalBlocks + a.journalTree.length) * (B / 512), flags: EXT4_EXTENTS_FL, iblock: jnlIblock, fileAcl: 0,
       atime: fsT, mtime: fsT, ctime: fsT,
     });
   }
@@ -88,7 +90,7 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
     for (const b of r.blocks) vb.addBytes(b.block * B, b.data);
     const iblock = new Uint8Array(60);
     new DataView(iblock.buffer).setUint32(DIND_BLOCK * 4, a.dindBlock, true);
-    writeInode(RESIZE_INO, { mode: 0o100600, uid: 0, gid: 0, size: r.size, links: 1, sectors: r.sectors, flags: 0, iblock, atime: fsT, mtime: fsT, ctime: fsT });
+    writeInode(RESIZE_INO, { mode: 0o100600, uid: 0, gid: 0, size: r.size, links: 1, sectors: r.sectors, flags: 0, iblock, fileAcl: 0, atime: fsT, mtime: fsT, ctime: fsT });
   }
 
   // The tree's inodes.
@@ -161,7 +163,7 @@ export function encode(p: Prepared, a: Allocation, volumeSize: number): Volume {
     const sectors = (dataBlocks + rec.treeBlocks.length + (rec.xattrBlock >= 0 ? 1 : 0)) * (B / 512);
     writeInode(ino, {
       mode: fullMode(node), uid: node.uid, gid: node.gid, size, links: rec.links, sectors, flags,
-      atime: node.atime, mtime: node.mtime, ctime: node.ctime, xattrBlock: rec.xattrBlock, ibody: rec.ibody,
+      atime: node.atime, mtime: node.mtime, ctime: node.ctime, fileAcl: Math.max(rec.xattrBlock, 0), ibody: rec.ibody,
     }, fill);
   }
   tables.forEach((t, gi) => vb.addBytes(geo.inodeTable[gi]! * B, t));

@@ -88,10 +88,20 @@ export interface InodeValues {
   ctime: Timestamp;
 }
 
-const split32 = (v: number): [number, number] => [v % 0x1_0000_0000, Math.floor(v / 0x1_0000_0000)];
-
 function checkRange(what: string, v: number, bits: number): void {
   if (!Number.isSafeInteger(v) || v < 0 || v >= 2 ** bits) throw new RangeError(`inode ${what} ${v} does not fit in ${bits} bits`);
+}
+
+const TWO32 = 0x1_0000_0000;
+
+/** A timestamp into its base and _extra fields (see encodeTime), without temporaries. */
+function putTime(dv: DataView, at: number, base: number, extra: number, t: Timestamp): void {
+  const sec = Math.trunc(t.sec);
+  const low = sec - Math.floor(sec / TWO32) * TWO32;
+  const signedLow = low >= 0x8000_0000 ? low - TWO32 : low;
+  const nsec = Math.min(Math.max(Math.trunc(t.nsec), 0), 999_999_999);
+  dv.setUint32(at + base, low, true);
+  dv.setUint32(at + extra, ((nsec * 4) + (((sec - signedLow) / TWO32) & 3)) >>> 0, true);
 }
 
 /**
@@ -101,32 +111,24 @@ function checkRange(what: string, v: number, bits: number): void {
 export function writeInodeValues(dv: DataView, at: number, v: InodeValues): void {
   checkRange('uid', v.uid, 32); checkRange('gid', v.gid, 32); checkRange('links', v.links, 16);
   checkRange('i_blocks', v.sectors, 48); checkRange('file_acl', v.fileAcl, 48); checkRange('size', v.size, 53);
-  const [sizeLo, sizeHi] = split32(v.size);
-  const [blocksLo, blocksHi] = split32(v.sectors);
-  const [aclLo, aclHi] = split32(v.fileAcl);
-  const a = encodeTime(v.atime), m = encodeTime(v.mtime), c = encodeTime(v.ctime);
   dv.setUint16(at + OFF.i_mode, v.mode, true);
   dv.setUint16(at + OFF.i_uid, v.uid & 0xffff, true);
   dv.setUint16(at + OFF.l_i_uid_high, v.uid >>> 16, true);
   dv.setUint16(at + OFF.i_gid, v.gid & 0xffff, true);
   dv.setUint16(at + OFF.l_i_gid_high, v.gid >>> 16, true);
-  dv.setUint32(at + OFF.i_size_lo, sizeLo, true);
-  dv.setUint32(at + OFF.i_size_high, sizeHi, true);
-  dv.setUint32(at + OFF.i_atime, a.base, true);
-  dv.setUint32(at + OFF.i_atime_extra, a.extra, true);
-  dv.setUint32(at + OFF.i_mtime, m.base, true);
-  dv.setUint32(at + OFF.i_mtime_extra, m.extra, true);
-  dv.setUint32(at + OFF.i_ctime, c.base, true);
-  dv.setUint32(at + OFF.i_ctime_extra, c.extra, true);
+  dv.setUint32(at + OFF.i_size_lo, v.size % TWO32, true);
+  dv.setUint32(at + OFF.i_size_high, Math.floor(v.size / TWO32), true);
+  putTime(dv, at, OFF.i_atime, OFF.i_atime_extra, v.atime);
+  putTime(dv, at, OFF.i_mtime, OFF.i_mtime_extra, v.mtime);
+  putTime(dv, at, OFF.i_ctime, OFF.i_ctime_extra, v.ctime);
   // No birth time in the tree: crtime is the change time, like mke2fs -d's copies.
-  dv.setUint32(at + OFF.i_crtime, c.base, true);
-  dv.setUint32(at + OFF.i_crtime_extra, c.extra, true);
+  putTime(dv, at, OFF.i_crtime, OFF.i_crtime_extra, v.ctime);
   dv.setUint16(at + OFF.i_links_count, v.links, true);
-  dv.setUint32(at + OFF.i_blocks_lo, blocksLo, true);
-  dv.setUint16(at + OFF.l_i_blocks_high, blocksHi, true);
+  dv.setUint32(at + OFF.i_blocks_lo, v.sectors % TWO32, true);
+  dv.setUint16(at + OFF.l_i_blocks_high, Math.floor(v.sectors / TWO32), true);
   dv.setUint32(at + OFF.i_flags, v.flags, true);
-  dv.setUint32(at + OFF.i_file_acl_lo, aclLo, true);
-  dv.setUint16(at + OFF.l_i_file_acl_high, aclHi, true);
+  dv.setUint32(at + OFF.i_file_acl_lo, v.fileAcl % TWO32, true);
+  dv.setUint16(at + OFF.l_i_file_acl_high, Math.floor(v.fileAcl / TWO32), true);
   dv.setUint16(at + OFF.i_extra_isize, EXTRA_ISIZE, true);
 }
 

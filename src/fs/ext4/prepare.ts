@@ -126,6 +126,8 @@ function synthLostFound(time: number): TreeNode {
   return { name: Buffer.from('lost+found'), kind: 'dir', mode: 0o700, uid: 0, gid: 0, mtime: t, atime: t, ctime: t, xattrs: [], size: 0, children: [] };
 }
 
+const NONE: XattrRecord[] = [];
+
 /** Number inodes in tree order and encode everything that does not depend on the layout. */
 export function prepare(tree: Tree, s: Ext4Settings): Prepared {
   const B = s.blockSize;
@@ -134,7 +136,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
   const byLink = new Map<number, Rec>();
   let next = FIRST_INO + 1;
   const newRec = (ino: number, node: TreeNode): Rec => {
-    const rec: Rec = { ino, node, links: 1, ibody: [], xblock: [], extents: [], treeBlocks: [], xattrBlock: -1 };
+    const rec: Rec = { ino, node, links: 1, ibody: NONE, xblock: NONE, extents: [], treeBlocks: [], xattrBlock: -1 };
     recs[ino] = rec;
     return rec;
   };
