@@ -2,6 +2,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressedBlocks } from '../parallel.js';
+import type { Sink } from '../sink.js';
 import type { ContainerWriter } from '../types.js';
 import {
   DEFAULT_CLUSTER_SIZE, QCOW_OFLAG_COMPRESSED, QCOW_OFLAG_COPIED, planLayout,
@@ -15,8 +16,8 @@ import { distinctTables, writeMetadata } from './writer.js';
  * cluster; all-zero clusters stay unallocated.
  *
  * Where each cluster lands depends on the compressed sizes, so the clusters are compressed (on the
- * worker pool, in order) into a spool file of the data area first; then header, refcounts and L1/L2
- * tables, which are now known, are written, followed by the spool. The output is still written
+ * worker pool, in order) into spool files of the data area first; then header, refcounts and L1/L2
+ * tables, which are now known, are written, followed by the spools. The output is still written
  * front to back, and memory stays bounded (one descriptor per allocated cluster).
  */
 export const qcow2CompressedWriter: ContainerWriter = {
@@ -26,33 +27,26 @@ export const qcow2CompressedWriter: ContainerWriter = {
     const cs = opts.clusterSize ?? DEFAULT_CLUSTER_SIZE;
     const size = Math.ceil(disk.size / 512) * 512;
     const spoolDir = mkdtempSync(join(tmpdir(), 'diskwright-qcow2-'));
-    const spoolPath = join(spoolDir, 'data');
-    const fd = openSync(spoolPath, 'w+');
+    // Two spools: compressed clusters packed byte by byte, and clusters stored whole (which must be
+    // cluster-aligned); the stored area follows the packed one, so no alignment padding is wasted.
+    const packed = new Spool(join(spoolDir, 'packed'));
+    const stored = new Spool(join(spoolDir, 'stored'));
     try {
-      // Pass 1: compress and pack. Per written cluster: guest index, offset in the data area, length (-1: stored).
+      // Pass 1: compress and pack. Per written cluster: guest index, offset in its spool, length (-1: stored).
       const guest: number[] = [];
       const at: number[] = [];
       const len: number[] = [];
-      let pos = 0;
-      const pad = new Uint8Array(cs);
-      const put = (data: Uint8Array): void => {
-        let off = 0;
-        while (off < data.length) off += writeSync(fd, data, off, data.length - off, pos + off);
-        pos += data.length;
-      };
       for await (const c of compressedBlocks(disk, cs, { codec: 'deflate-qcow2', level: undefined })) {
         opts.signal?.throwIfAborted();
-        if (c.stored) {
-          const r = pos % cs;
-          if (r !== 0) put(pad.subarray(0, cs - r));
-        }
         guest.push(c.block);
-        at.push(pos);
+        at.push(c.stored ? stored.size : packed.size);
         len.push(c.stored ? -1 : c.data.length);
-        put(c.data);
+        (c.stored ? stored : packed).put(c.data);
         opts.onProgress?.(Math.min(disk.size, (c.block + 1) * cs) * 0.95, disk.size);
       }
-      if (pos % cs !== 0) put(pad.subarray(0, cs - (pos % cs)));
+      const packedBytes = Math.ceil(packed.size / cs) * cs;
+      for (let i = 0; i < guest.length; i++) if (len[i] === -1) at[i]! += packedBytes;
+      const pos = packedBytes + stored.size;
       const dataClusters = pos / cs;
 
       const l2Entries = cs / 8;
@@ -92,17 +86,37 @@ export const qcow2CompressedWriter: ContainerWriter = {
         await sink.write(l2);
       }
 
-      // The data area, copied from the spool.
-      const buf = new Uint8Array(4 << 20);
-      for (let off = 0; off < pos;) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, pos - off), off);
-        await sink.write(buf.subarray(0, n));
-        off += n;
-      }
+      // The data area, copied from the spools.
+      await packed.copyTo(sink, packedBytes);
+      await stored.copyTo(sink, stored.size);
       opts.onProgress?.(disk.size, disk.size);
     } finally {
-      closeSync(fd);
+      packed.close();
+      stored.close();
       rmSync(spoolDir, { recursive: true, force: true });
     }
   },
 };
+
+/** An append-only scratch file, copied into the sink afterwards (zeros past its end up to `length`). */
+class Spool {
+  private readonly fd: number;
+  size = 0;
+  constructor(path: string) { this.fd = openSync(path, 'w+'); }
+  put(data: Uint8Array): void {
+    let off = 0;
+    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.size + off);
+    this.size += data.length;
+  }
+  async copyTo(sink: Sink, length: number): Promise<void> {
+    const buf = new Uint8Array(4 << 20);
+    for (let off = 0; off < length;) {
+      const want = Math.min(buf.length, length - off);
+      let n = off < this.size ? readSync(this.fd, buf, 0, Math.min(want, this.size - off), off) : 0;
+      if (n < want) { buf.fill(0, n, want); n = want; }
+      await sink.write(buf.subarray(0, n));
+      off += n;
+    }
+  }
+  close(): void { closeSync(this.fd); }
+}
