@@ -16,3 +16,8 @@ export { buildTree } from './tree/build.js';
 export type { Tree, TreeNode } from './tree/model.js';
 export type { Volume, Extent, Source } from './extent/extent.js';
 export { emit } from './container/emit.js';
+export { convertImage } from './container/convert.js';
+export type { ConvertOptions, ConvertResult } from './container/convert.js';
+export { openImage } from './container/read/open.js';
+export { containers } from './container/registry.js';
+export { compressors } from './container/compress.js';
