@@ -43,6 +43,10 @@ function edgeTree(root: string): void {
   put(root, 'random.bin', Buffer.from(Array.from({ length: 300000 }, (_, i) => (i * 2654435761) >>> 24)));
   put(root, 'ünïcødé — ✓ 日本語.txt', 'unicode\n');
   put(root, 'n'.repeat(255), 'max name\n');
+  // Names that are not UTF-8 (Linux names are bytes): a Latin-1 directory and file.
+  const latin1Dir = Buffer.concat([Buffer.from(root + '/'), Buffer.from([0x64, 0xe9, 0x6a, 0xe0])]);
+  mkdirSync(latin1Dir);
+  writeFileSync(Buffer.concat([latin1Dir, Buffer.from([0x2f, 0xff, 0xfe, 0x2e, 0x62])]), Buffer.alloc(10000, 0x4c));
   put(root, 'dir-255/' + 'd'.repeat(255) + '/' + 'f'.repeat(255), 'deep long\n');
   let deep = 'deep';
   for (let i = 0; i < 60; i++) deep += `/level${i}`;

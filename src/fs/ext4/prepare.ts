@@ -3,6 +3,7 @@
  * does not depend on the size — directories (linear or htree), xattr placement, the data ranges of
  * sparse files. The result is reused by every sizing attempt.
  */
+import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { DiskwrightError } from '../../errors.js';
 import type { Tree, TreeNode } from '../../tree/model.js';
@@ -84,7 +85,12 @@ function lostFoundBlocks(blockSize: number): number {
   return blocks;
 }
 
-export const pathText = (p: string | Buffer): string => (typeof p === 'string' ? p : p.toString());
+/**
+ * A tree path as the Volume's file sources take it. Sources hold strings; a host name that is not
+ * UTF-8 cannot be a string without losing bytes, so it goes through as its Buffer, which every
+ * `fs` call that emission makes accepts (DESIGN.md: names are raw bytes).
+ */
+export const pathText = (p: string | Buffer): string => (typeof p === 'string' ? p : isUtf8(p) ? p.toString() : (p as unknown as string));
 
 /** Logical block ranges of a sparse file that hold non-zero data (reading holes is cheap). */
 function scanDataRanges(path: string, offset: number, size: number, blockSize: number): Range[] {
