@@ -80,3 +80,30 @@ partitions:
     assert.equal(run('cat', [join(dir, 'etc/hostname')]).stdout, 'box\n');
   });
 });
+
+test('ext4 options in a spec reach the filesystem (block size, journal size, reserved %, bytes per inode, hash seed)', () => {
+  const src = source();
+  const spec = join(tmp.dir, 'opts.yaml');
+  writeFileSync(spec, `name: opts
+seed: s
+sourceDateEpoch: 1700000000
+table: none
+partitions:
+  - name: root
+    filesystem: ext4
+    label: opts
+    size: 64MiB
+    ext4: { blockSize: 2048, journalSize: 8MiB, reservedPercent: 1, bytesPerInode: 8192, hashSeed: 11111111-2222-4333-8444-555555555555 }
+    contents: [{ source: ${JSON.stringify(src)}, target: / }]
+`);
+  const img = join(tmp.dir, 'opts.img');
+  const r = cli(['build', spec, '-o', img, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  assertFsckClean(img);
+  const h = dumpe2fsHeader(img);
+  assert.equal(h.get('Block size'), '2048');
+  assert.equal(h.get('Inode count'), '8192');
+  assert.equal(h.get('Reserved block count'), '327');
+  assert.equal(h.get('Total journal size'), '8M');
+  assert.equal(h.get('Directory Hash Seed'), '11111111-2222-4333-8444-555555555555');
+});
