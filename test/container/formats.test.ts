@@ -54,3 +54,19 @@ for (const f of fx) {
     }
   });
 }
+
+test('qcow2 and qcow2-compressed with 512 B, 4 KiB and 2 MiB clusters pass qemu-img check and compare', async () => {
+  const small = fx[0]!;
+  const raw = join(dir, 'small-cs.raw');
+  await emit(small.volume, raw, { ...opts, format: 'raw', hash: false });
+  for (const clusterSize of [512, 4096, 2 << 20]) {
+    for (const format of ['qcow2', 'qcow2-compressed']) {
+      const out = join(dir, `small-cs${clusterSize}.${format}`);
+      await emit(small.volume, out, { ...opts, format, clusterSize, hash: false });
+      qemuCheck(out, format);
+      assert.equal(qemuInfo(out, format)['cluster-size'], clusterSize);
+      qemuCompare(raw, out, format);
+      rmSync(out);
+    }
+  }
+});

@@ -28,7 +28,7 @@ export function sha256Padded(path: string, length: number): string {
   return h.digest('hex');
 }
 
-export interface QemuInfo { format: string; 'virtual-size': number; 'format-specific'?: { type: string; data: Record<string, unknown> } }
+export interface QemuInfo { format: string; 'virtual-size': number; 'cluster-size'?: number; 'format-specific'?: { type: string; data: Record<string, unknown> } }
 
 export function qemuInfo(path: string, format: string): QemuInfo {
   return JSON.parse(runOk('qemu-img', ['info', '-f', QEMU_FORMAT[format]!, '--output=json', path])) as QemuInfo;
