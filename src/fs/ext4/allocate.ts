@@ -47,6 +47,12 @@ function extentCount(runs: readonly Range[]): number {
   return n;
 }
 
+/** Inodes wanted on `blocksCount` blocks: the explicit count, else one per bytesPerInode, never fewer than the tree needs. */
+function inodeTarget(p: Prepared, blocksCount: number): number {
+  const s = p.settings;
+  return Math.max(s.inodeCount ?? Math.floor((blocksCount * s.blockSize) / s.bytesPerInode), p.lastIno);
+}
+
 /**
  * Lay out the prepared tree on `blocksCount` blocks. A `dry` run (the sizer's) only counts blocks
  * and leaves the records alone.
@@ -54,8 +60,8 @@ function extentCount(runs: readonly Range[]): number {
 export function allocate(p: Prepared, blocksCount: number, freeWanted: number, dry = false): Allocation | { inodesShort: number } {
   const s = p.settings;
   const B = s.blockSize;
-  const inodes = s.inodeCount ?? Math.max(Math.floor((blocksCount * B) / s.bytesPerInode), p.lastIno);
-  const g = computeGeometry({ blockSize: B, blocksCount, inodes: Math.max(inodes, p.lastIno), resizeInode: s.resizeInode, inodeSize: INODE_SIZE });
+  const inodes = inodeTarget(p, blocksCount);
+  const g = computeGeometry({ blockSize: B, blocksCount, inodes, resizeInode: s.resizeInode, inodeSize: INODE_SIZE });
   if (!g.ok) {
     if (g.reason === 'inodes') return { inodesShort: Math.max(inodes, p.lastIno) };
     return { inodesShort: 0 };
@@ -115,6 +121,18 @@ export function sizeBlocks(p: Prepared, freeWanted: number, minBlocks: number): 
   const journal = s.journal ? (s.journalBlocks ?? 1024) : 0;
   let n = Math.max(minBlocks, 64, p.contentBlocks + journal + freeWanted + 8);
   if (s.journal && s.journalBlocks === undefined) n = Math.max(n, 2048);
+  // Cheap first steps on the geometry alone (its metadata and the journal grow with n); the
+  // allocation passes below then only settle extent splits and extent-tree blocks.
+  for (let k = 0; k < 16; k++) {
+    n = adjustBlocks(n, B, true);
+    const g = computeGeometry({ blockSize: B, blocksCount: n, inodes: inodeTarget(p, n), resizeInode: s.resizeInode, inodeSize: INODE_SIZE });
+    if (!g.ok) break;
+    let need = g.geo.firstDataBlock + p.contentBlocks + freeWanted + (g.geo.reservedGdtBlocks > 0 ? 1 : 0);
+    for (const r of g.geo.metadata) need += r.end - r.start;
+    if (s.journal) need += s.journalBlocks ?? defaultJournalBlocks(n);
+    if (need <= n) break;
+    n = need;
+  }
   for (let iter = 0; iter < 64; iter++) {
     n = adjustBlocks(n, B, true);
     const a = allocate(p, n, freeWanted, true);
