@@ -77,3 +77,19 @@ test('VMDK descriptor declares streamOptimized with the CID and the extent size'
   assert.match(d, /^# Disk DescriptorFile\nversion=1\nCID=1234abcd\nparentCID=ffffffff\ncreateType="streamOptimized"\n/);
   assert.match(d, /\nRW 81945 SPARSE "disk.vmdk"\n/);
 });
+
+test('a disk larger than VHD allows (2040 GiB) is an error naming the limit and the formats that can hold it', async () => {
+  const { emit } = await import('../../src/container/emit.js');
+  const { tempDir } = await import('../helpers/tools.js');
+  const { readdirSync } = await import('node:fs');
+  const t = tempDir('dw-vhd-size-');
+  try {
+    const disk = new VolumeBuilder().finish(3 * 2 ** 40);
+    for (const format of ['vhd', 'vhd-fixed']) {
+      await assert.rejects(emit(disk, `${t.dir}/big.vhd`, { format, compression: 'none', seed: 's', epoch: 0 }), (e: Error & { code?: string }) => e.code === 'E_VHD_SIZE' && /2040 GiB.*qcow2/.test(e.message));
+    }
+    assert.deepEqual(readdirSync(t.dir), []);
+  } finally {
+    t.cleanup();
+  }
+});
