@@ -206,6 +206,7 @@ export async function buildImage(input: ImageSpec | unknown, opts: BuildOptions 
   const emitOpts = {
     format: plan.spec.format, compression: plan.spec.compression, compressionLevel: plan.spec.compressionLevel,
     seed: plan.spec.seed, epoch: plan.spec.sourceDateEpoch, hash: opts.hash !== false,
+    ...(plan.spec.clusterSize !== undefined ? { clusterSize: plan.spec.clusterSize } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
     onProgress: (done: number, total: number) => opts.onProgress?.({ phase: 'write', done, total }),
   };

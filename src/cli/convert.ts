@@ -4,6 +4,7 @@ import { convertImage } from '../container/convert.js';
 import { containerWriter } from '../container/registry.js';
 import { DiskwrightError } from '../errors.js';
 import { progressBar } from './progress.js';
+import { stdio } from './stdio.js';
 
 interface ConvertFlags { format?: string; inputFormat?: string; compression?: string; level?: number; seed?: string; epoch?: number; clusterSize?: number; quiet?: boolean; sha256?: boolean }
 
@@ -25,7 +26,8 @@ export function registerConvert(cli: CAC): void {
     .option('-q, --quiet', 'No progress bar or summary')
     .example('diskwright convert disk.img disk.qcow2 --format qcow2')
     .example('diskwright convert disk.vhd disk.img --format raw')
-    .action(async (input: string, output: string, flags: ConvertFlags) => {
+    .action(async (inputArg: string, outputArg: string, flags: ConvertFlags) => {
+      const input = stdio(inputArg), output = stdio(outputArg);
       const format = flags.format ?? 'raw';
       if (!containerWriter(format)) throw new DiskwrightError('E_FORMAT', `unknown format ${format}`, { path: '--format', value: format });
       const compression = flags.compression ?? 'none';

@@ -13,6 +13,7 @@ import { parseSize } from '../util/size.js';
 import { progressBar } from './progress.js';
 import { layoutTable } from './table.js';
 import { registerExtraCommands } from './commands.js';
+import { STDIO_TOKEN } from './stdio.js';
 
 const cli = cac('diskwright');
 
@@ -139,8 +140,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-// cac reads a lone "-" as a missing value; "-o -" (stdout) is passed on as --output=-.
-const argv = process.argv.flatMap((a, i, all) => (a === '-' && (all[i - 1] === '-o' || all[i - 1] === '--output') ? [] : (a === '-o' || a === '--output') && all[i + 1] === '-' ? ['--output=-'] : [a]));
+// cac drops a lone "-": "-o -" (stdout) is passed on as --output=-, a positional "-" as a token
+// the commands map back (see stdio()).
+const argv = process.argv.flatMap((a, i, all) => (a === '-' && (all[i - 1] === '-o' || all[i - 1] === '--output') ? [] : (a === '-o' || a === '--output') && all[i + 1] === '-' ? ['--output=-'] : a === '-' ? [STDIO_TOKEN] : [a]));
 
 try {
   cli.parse(argv, { run: false });

@@ -90,6 +90,8 @@ export interface ImageSpec {
   format?: FormatName;
   compression?: CompressionName;
   compressionLevel?: number;
+  /** qcow2 cluster size (default 64 KiB). */
+  clusterSize?: Size;
   size?: Size;
   table?: TableName;
   sectorSize?: 512 | 4096;
@@ -146,6 +148,7 @@ export interface ResolvedSpec {
   format: 'raw' | 'qcow2' | 'qcow2-compressed' | 'vhd' | 'vhd-fixed' | 'vdi' | 'vmdk';
   compression: CompressionName;
   compressionLevel: number | undefined;
+  clusterSize: number | undefined;
   size: number | 'auto';
   table: TableName;
   sectorSize: 512 | 4096;

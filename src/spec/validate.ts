@@ -9,7 +9,7 @@ import { checkArray, checkBool, checkEnum, checkInt, checkObject, checkString, j
 import { expandPreset, PRESET_KEYS } from './presets.js';
 import type { ContentEntry, ImageSpec, PartitionFlag, ResolvedPartition, ResolvedSpec } from './types.js';
 
-const TOP_KEYS = ['name', 'seed', 'sourceDateEpoch', 'format', 'compression', 'compressionLevel', 'size', 'table', 'sectorSize', 'alignment', 'diskUuid', 'mbrId', 'gptLocation', 'gptEntries', 'partitions', 'raw', 'baseDir', ...PRESET_KEYS] as const;
+const TOP_KEYS = ['name', 'seed', 'sourceDateEpoch', 'format', 'compression', 'compressionLevel', 'clusterSize', 'size', 'table', 'sectorSize', 'alignment', 'diskUuid', 'mbrId', 'gptLocation', 'gptEntries', 'partitions', 'raw', 'baseDir', ...PRESET_KEYS] as const;
 const PART_KEYS = ['name', 'type', 'size', 'offset', 'flags', 'uuid', 'filesystem', 'label', 'fsUuid', 'extraSpace', 'contents', 'image', 'ext4', 'fat'] as const;
 const CONTENT_KEYS = ['target', 'source', 'text', 'directory', 'symlink', 'device', 'major', 'minor', 'tar', 'closureInfo', 'mode', 'user', 'group', 'recursiveOwner', 'xattrs', 'mtime', 'replace', 'attributes'] as const;
 const CONTENT_KINDS = ['source', 'text', 'directory', 'symlink', 'device', 'tar', 'closureInfo'] as const;
@@ -61,6 +61,10 @@ export function resolveSpec(input: unknown, opts: ResolveOptions): ResolvedSpec 
   if (format === 'vpc') format = 'vhd';
   const compression = spec.compression === undefined ? 'none' : checkEnum(spec.compression, 'compression', COMPRESSIONS);
   const compressionLevel = spec.compressionLevel === undefined ? undefined : checkInt(spec.compressionLevel, 'compressionLevel', 0, 22);
+  const clusterSize = spec.clusterSize === undefined ? undefined : parseSize(spec.clusterSize, 'clusterSize');
+  if (clusterSize !== undefined && (clusterSize < 512 || clusterSize > 2 ** 21 || (clusterSize & (clusterSize - 1)) !== 0)) {
+    throw new DiskwrightError('E_CLUSTER_SIZE', `qcow2 cluster size ${clusterSize} must be a power of two from 512 bytes to 2 MiB`, { path: 'clusterSize', value: spec.clusterSize });
+  }
   const size = spec.size === undefined || spec.size === 'auto' ? 'auto' as const : parseSize(spec.size, 'size');
   const table = spec.table === undefined ? 'gpt' : checkEnum(spec.table, 'table', TABLES);
   const sectorSize = spec.sectorSize === undefined ? 512 : (checkEnum(String(spec.sectorSize), 'sectorSize', ['512', '4096']) === '512' ? 512 : 4096);
@@ -116,7 +120,7 @@ export function resolveSpec(input: unknown, opts: ResolveOptions): ResolvedSpec 
   });
 
   return {
-    name, seed, sourceDateEpoch: epoch, format, compression, compressionLevel, size, table, sectorSize, alignment,
+    name, seed, sourceDateEpoch: epoch, format, compression, compressionLevel, clusterSize, size, table, sectorSize, alignment,
     diskUuid, mbrId, gptLocation, gptEntries, partitions, raw, baseDir, layout: spec.layout,
   };
 }
