@@ -1,6 +1,5 @@
 import type { CAC } from 'cac';
 import { compressor } from '../container/compress.js';
-import { convertImage } from '../container/convert.js';
 import { containerWriter } from '../container/registry.js';
 import { DiskwrightError } from '../errors.js';
 import { progressBar } from './progress.js';
@@ -34,6 +33,8 @@ export function registerConvert(cli: CAC): void {
       if (compression !== 'none' && !compressor(compression)) throw new DiskwrightError('E_COMPRESSION', `unknown compression ${compression}`, { path: '--compression', value: compression });
       const bar = progressBar(!flags.quiet && output !== '-');
       try {
+        // The readers and decompressors load only when converting.
+        const { convertImage } = await import('../container/convert.js');
         const r = await convertImage(input, output, {
           format, compression,
           ...(flags.inputFormat !== undefined ? { inputFormat: String(flags.inputFormat) } : {}),

@@ -1,5 +1,4 @@
 import type { CAC } from 'cac';
-import { diffImages, inspectImage } from '../inspect/inspect.js';
 import { openRawImage } from '../inspect/source.js';
 import { formatSize } from '../util/size.js';
 
@@ -9,7 +8,8 @@ export function registerInspect(cli: CAC): void {
     .command('inspect <image>', 'Show the partition table, partitions and filesystems (ids, labels) of a raw image')
     .option('--json', 'Machine-readable output')
     .option('--hash', 'Include the sha256 of every partition')
-    .action((image: string, flags: { json?: boolean; hash?: boolean }) => {
+    .action(async (image: string, flags: { json?: boolean; hash?: boolean }) => {
+      const { inspectImage } = await import('../inspect/inspect.js');
       const src = openRawImage(image);
       try {
         const r = inspectImage(src, { hash: flags.hash === true });
@@ -28,7 +28,8 @@ export function registerInspect(cli: CAC): void {
     });
   cli
     .command('diff <a> <b>', 'Compare two raw images partition by partition (table, ids, content hashes); exit 1 when they differ')
-    .action((a: string, b: string) => {
+    .action(async (a: string, b: string) => {
+      const { diffImages } = await import('../inspect/inspect.js');
       const sa = openRawImage(a), sb = openRawImage(b);
       try {
         const d = diffImages(sa, sb);

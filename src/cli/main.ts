@@ -61,7 +61,7 @@ cli
   .option('-q, --quiet', 'No progress bar or summary')
   .example('diskwright build examples/efi-disk.yaml -o disk.img --report disk.json')
   .action(async (specPath: string, flags: BuildFlags) => {
-    const { spec, baseDir } = loadSpecFile(specPath);
+    const { spec, baseDir } = await loadSpecFile(specPath);
     await runBuild(spec, baseDir, flags);
   });
 

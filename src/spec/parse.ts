@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { DiskwrightError } from '../errors.js';
 
 /**
@@ -8,7 +7,7 @@ import { DiskwrightError } from '../errors.js';
  * number and modes must be quoted strings). Returns the raw object and the directory relative
  * paths resolve against.
  */
-export function loadSpecFile(path: string): { spec: unknown; baseDir: string } {
+export async function loadSpecFile(path: string): Promise<{ spec: unknown; baseDir: string }> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -23,6 +22,8 @@ export function loadSpecFile(path: string): { spec: unknown; baseDir: string } {
       throw new DiskwrightError('E_SPEC_SYNTAX', `${path} is not valid JSON: ${(e as Error).message}`, { value: path });
     }
   }
+  // Loaded on demand: the quick forms and the library never parse YAML.
+  const { parse: parseYaml, YAMLParseError } = await import('yaml');
   try {
     return { spec: parseYaml(text, { uniqueKeys: true }) ?? {}, baseDir };
   } catch (e) {
