@@ -91,10 +91,13 @@ export interface Plan {
  */
 export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Plan {
   const baseDir = opts.baseDir ?? process.cwd();
-  const raw = { ...(input as Record<string, unknown>) };
-  if (opts.format !== undefined) raw.format = opts.format;
-  if (opts.compression !== undefined) raw.compression = opts.compression;
-  if (opts.compressionLevel !== undefined) raw.compressionLevel = opts.compressionLevel;
+  const raw: unknown = typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...(input as Record<string, unknown>) } : input;
+  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    const r = raw as Record<string, unknown>;
+    if (opts.format !== undefined) r.format = opts.format;
+    if (opts.compression !== undefined) r.compression = opts.compression;
+    if (opts.compressionLevel !== undefined) r.compressionLevel = opts.compressionLevel;
+  }
   const spec = resolveSpec(raw, { baseDir, ...(opts.env ? { env: opts.env } : {}) });
   if (!containerWriter(spec.format)) throw new DiskwrightError('E_FORMAT_UNAVAILABLE', `format ${spec.format} is not available in this build`, { path: 'format', value: spec.format });
   if (spec.compression !== 'none' && !compressor(spec.compression)) throw new DiskwrightError('E_COMPRESSION_UNAVAILABLE', `compression ${spec.compression} is not available in this build`, { path: 'compression', value: spec.compression });
