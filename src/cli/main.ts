@@ -83,7 +83,22 @@ function quick(fs: 'ext4' | 'vfat', dir: string, flags: QuickFlags): Promise<Bui
   const spec: Record<string, unknown> = { name: fs === 'ext4' ? 'ext4' : 'fat', table: 'none', partitions: [part] };
   if (flags.epoch !== undefined) spec.sourceDateEpoch = Number(flags.epoch);
   if (flags.seed !== undefined) spec.seed = String(flags.seed);
-  return runBuild(spec, process.cwd(), flags);
+  return runBuild(spec, process.cwd(), flags).catch((e: unknown) => {
+    throw e instanceof DiskwrightError ? quickPath(e) : e;
+  });
+}
+
+/** Errors of a quick form name its flags, not the spec it builds internally. */
+const QUICK_PATHS: [RegExp, string][] = [
+  [/^partitions\[0\]\.size$/, '--size'], [/^partitions\[0\]\.extraSpace$/, '--extra-space'], [/^partitions\[0\]\.label$/, '--label'],
+  [/^partitions\[0\]\.fsUuid$/, '--uuid'], [/^partitions\[0\]\.fat\.fatSize$/, '--fat'], [/^partitions\[0\]\.contents\[0\]\.source$/, 'DIR'],
+  [/^sourceDateEpoch$/, '--epoch'], [/^partitions\[0\]\.ext4\.blockSize$/, '--block-size'],
+];
+function quickPath(e: DiskwrightError): DiskwrightError {
+  const hit = e.path === undefined ? undefined : QUICK_PATHS.find(([re]) => re.test(e.path!));
+  if (!hit) return e;
+  const message = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path!.length + 2) : e.message;
+  return new DiskwrightError(e.code, message, { path: hit[1], value: e.value });
 }
 
 const common = (c: ReturnType<typeof cli.command>): ReturnType<typeof cli.command> => c
