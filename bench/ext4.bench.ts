@@ -102,8 +102,8 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 function main(): void {
   mkdirSync(OUT, { recursive: true });
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(inputs);
-  // The compiled CLI, as users run it.
-  sh('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: REPO });
+  // The compiled CLI, as users run it (its shebang gives Node a larger young generation).
+  sh('npm', ['run', 'build'], { cwd: REPO });
   const cliPath = join(REPO, 'dist/cli/main.js');
   const rows: string[] = [];
   for (const name of names) {
@@ -117,7 +117,7 @@ function main(): void {
     const tar = join(OUT, `${name}.tar`);
     // Warm the page cache for every contender alike.
     timed(`tar -cf /dev/null -C ${q(src)} .`);
-    const dw = repeat(`node ${q(cliPath)} ext4 ${q(src)} -o ${q(ours)} -q --epoch 1700000000`, () => rmSync(ours, { force: true }));
+    const dw = repeat(`${q(cliPath)} ext4 ${q(src)} -o ${q(ours)} -q --epoch 1700000000`, () => rmSync(ours, { force: true }));
     const head = sh('dumpe2fs', ['-h', ours]);
     const blocks = Number(/Block count:\s+(\d+)/.exec(head)![1]);
     const inodes = Number(/Inode count:\s+(\d+)/.exec(head)![1]);
