@@ -102,7 +102,7 @@ const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 function main(): void {
   mkdirSync(OUT, { recursive: true });
   const names = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(inputs);
-  // The compiled CLI, as users run it (its shebang gives Node a larger young generation).
+  // The compiled CLI, run as the installed bin.
   sh('npm', ['run', 'build'], { cwd: REPO });
   const cliPath = join(REPO, 'dist/cli/main.js');
   const rows: string[] = [];
