@@ -6,7 +6,7 @@ import { extentTreeBlocks, MAX_EXTENT_LEN, type MappedExtent } from './extent.js
 import { INODE_SIZE } from './inode.js';
 import { defaultJournalBlocks } from './journal.js';
 import { adjustBlocks, BlockAllocator, computeGeometry, type Geometry, type Range } from './layout.js';
-import { JOURNAL_INO, ROOT_INO, type Prepared } from './prepare.js';
+import { ROOT_INO, type Prepared } from './prepare.js';
 
 export interface Allocation {
   geo: Geometry;
