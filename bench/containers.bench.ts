@@ -14,9 +14,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compiledCli } from './compiled-cli.js';
 
 const ROOT = process.env.DISKWRIGHT_BENCH_DIR ?? '/tmp/diskwright-bench-containers';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -55,15 +56,6 @@ function measure(cmd: string, runs = RUNS): Measure {
   return { wall: median(ms.map((m) => m.wall)), cpu: median(ms.map((m) => m.cpu)), rssKiB: Math.max(...ms.map((m) => m.rssKiB)) };
 }
 
-function compiledCli(): string {
-  const out = join(ROOT, 'dist');
-  spawnSync('npx', ['tsc', '-p', join(REPO, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], { cwd: REPO, stdio: 'ignore' });
-  const main = join(out, 'cli/main.js');
-  if (!existsSync(main)) return `node --import tsx ${join(REPO, 'src/cli/main.ts')}`;
-  if (!existsSync(join(ROOT, 'node_modules'))) symlinkSync(join(REPO, 'node_modules'), join(ROOT, 'node_modules'));
-  writeFileSync(join(ROOT, 'package.json'), '{"type":"module"}\n');
-  return `node ${main}`;
-}
 
 /** Prebuilt partitions: an ESP with `espData` bytes of random data, an ext4 root of `rootDir`. */
 function partitions(slug: string, rootDir: string, rootSize: string, espData: number): { esp: string; root: string } {
@@ -109,7 +101,7 @@ function subset(limit: number): string {
   return dir;
 }
 
-const cli = compiledCli();
+const cli = compiledCli(ROOT);
 const mib = (kib: number): string => `${Math.round(kib / 1024)} MiB`;
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 

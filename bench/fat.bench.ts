@@ -9,9 +9,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compiledCli } from './compiled-cli.js';
 
 const ROOT = process.env.DISKWRIGHT_BENCH_DIR ?? '/tmp/diskwright-bench-fat';
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -88,19 +89,6 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
-/**
- * The CLI compiled to plain JS under ROOT/dist (tsx would add ~0.4 s of start-up to every run);
- * node_modules is linked so its imports resolve.
- */
-function compiledCli(): string {
-  const out = join(ROOT, 'dist');
-  spawnSync('npx', ['tsc', '-p', join(REPO, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], { cwd: REPO, stdio: 'ignore' });
-  const main = join(out, 'cli/main.js');
-  if (!existsSync(main)) return `node --import tsx ${join(REPO, 'src/cli/main.ts')}`;
-  if (!existsSync(join(ROOT, 'node_modules'))) symlinkSync(join(REPO, 'node_modules'), join(ROOT, 'node_modules'));
-  writeFileSync(join(ROOT, 'package.json'), '{"type":"module"}\n');
-  return `node ${main}`;
-}
 
 function bench(name: string, slug: string, dir: string, sizeBytes: number | 'auto', fatBits: number | undefined) {
   const ours = join(ROOT, `${slug}-dw.img`);
@@ -131,7 +119,7 @@ function bench(name: string, slug: string, dir: string, sizeBytes: number | 'aut
 }
 
 mkdirSync(ROOT, { recursive: true });
-const cli = compiledCli();
+const cli = compiledCli(ROOT);
 const esp = prepare('esp', makeEsp);
 const small = prepare('small', makeSmall);
 const rows = [
