@@ -28,13 +28,19 @@ export class CompressionPool {
   private readonly load: number[] = [];
   private nextId = 0;
   private failed: Error | undefined;
+  private closing = false;
 
   constructor(size = Math.min(2, Math.max(1, availableParallelism()))) {
     for (let i = 0; i < size; i++) {
       const w = startWorker();
       w.on('message', (r: JobResult) => this.settle(r));
       w.on('error', (e) => this.fail(e));
-      w.on('exit', (code) => { if (code !== 0) this.fail(new Error(`compression worker exited with code ${code}`)); });
+      // A worker that ends while it owes answers (whatever its exit code) fails the build rather
+      // than leaving it waiting forever.
+      w.on('exit', (code) => {
+        if (this.closing) return;
+        if (code !== 0 || [...this.pending.values()].some((p) => p.worker === i)) this.fail(new Error(`compression worker exited with code ${code} with jobs pending`));
+      });
       this.workers.push(w);
       this.load.push(0);
     }
@@ -74,6 +80,7 @@ export class CompressionPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers.length = 0;
   }
