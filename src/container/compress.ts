@@ -3,6 +3,7 @@ import { DiskwrightError } from '../errors.js';
 import { isZero } from './blocks.js';
 import type { Codec } from './codecs.js';
 import { CompressionPool } from './pool.js';
+import { drainOrFail } from './sink.js';
 
 /**
  * Whole-output compression (DESIGN.md §1 compression). A compressor returns a Writable that
@@ -109,7 +110,7 @@ class ParallelCompressor extends Writable {
 
   private async writeOldest(): Promise<void> {
     const data = await this.queue.shift()!.result;
-    if (!this.out.write(data)) await new Promise<void>((r) => this.out.once('drain', r));
+    if (!this.out.write(data)) await drainOrFail(this.out);
   }
 
   override _final(cb: (e?: Error | null) => void): void {

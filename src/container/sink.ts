@@ -68,7 +68,7 @@ export class StreamSink implements Sink {
   async write(data: Uint8Array): Promise<void> {
     this.pos += data.length;
     // Copy: callers reuse their buffers once write returns.
-    if (!this.stream.write(Buffer.from(data))) await new Promise<void>((r) => this.stream.once('drain', r));
+    if (!this.stream.write(Buffer.from(data))) await drainOrFail(this.stream);
   }
   async skip(n: number): Promise<void> {
     while (n > 0) {
@@ -85,6 +85,25 @@ export class StreamSink implements Sink {
     });
   }
   abort(): void { this.stream.destroy(); }
+}
+
+/**
+ * Wait for 'drain', or fail with the stream's error: a stream that errors never drains, and
+ * waiting for it alone would leave the build pending forever.
+ */
+export function drainOrFail(stream: Writable): Promise<void> {
+  if (stream.errored) return Promise.reject(stream.errored);
+  if (stream.destroyed) return Promise.reject(new Error('output stream closed before the image was written'));
+  return new Promise<void>((resolve, reject) => {
+    const done = (err?: Error): void => {
+      stream.off('drain', onDrain); stream.off('error', onError); stream.off('close', onClose);
+      if (err) reject(err); else resolve();
+    };
+    const onDrain = (): void => done();
+    const onError = (e: Error): void => done(e);
+    const onClose = (): void => done(stream.errored ?? new Error('output stream closed before the image was written'));
+    stream.on('drain', onDrain); stream.on('error', onError); stream.on('close', onClose);
+  });
 }
 
 /** Passes everything through to `inner` and hashes it (holes hashed as zeros). */
