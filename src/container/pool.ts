@@ -29,21 +29,29 @@ export class CompressionPool {
   private nextId = 0;
   private failed: Error | undefined;
   private closing = false;
+  private readonly dead = new Set<Worker>();
 
   constructor(size = Math.min(2, Math.max(1, availableParallelism()))) {
     for (let i = 0; i < size; i++) {
-      const w = startWorker();
-      w.on('message', (r: JobResult) => this.settle(r));
-      w.on('error', (e) => this.fail(e));
-      // A worker that ends while it owes answers (whatever its exit code) fails the build rather
-      // than leaving it waiting forever.
-      w.on('exit', (code) => {
-        if (this.closing) return;
-        if (code !== 0 || [...this.pending.values()].some((p) => p.worker === i)) this.fail(new Error(`compression worker exited with code ${code} with jobs pending`));
-      });
-      this.workers.push(w);
+      this.workers.push(this.spawn(i));
       this.load.push(0);
     }
+  }
+
+  /**
+   * Start worker `i`. A worker that ends on its own (a codec runtime may call exit) is replaced on
+   * the next job; if it owed answers, the build fails rather than waiting forever.
+   */
+  private spawn(i: number): Worker {
+    const w = startWorker();
+    w.on('message', (r: JobResult) => this.settle(r));
+    w.on('error', (e) => this.fail(e));
+    w.on('exit', (code) => {
+      if (this.closing) return;
+      this.dead.add(w);
+      if ([...this.pending.values()].some((p) => p.worker === i)) this.fail(new Error(`compression worker exited with code ${code} with jobs pending`));
+    });
+    return w;
   }
 
   get size(): number { return this.workers.length; }
@@ -56,6 +64,10 @@ export class CompressionPool {
     let worker = 0;
     for (let i = 1; i < this.load.length; i++) if (this.load[i]! < this.load[worker]!) worker = i;
     this.load[worker]!++;
+    if (this.dead.has(this.workers[worker]!)) {
+      this.dead.delete(this.workers[worker]!);
+      this.workers[worker] = this.spawn(worker);
+    }
     return new Promise<JobResult>((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject });
       const buf = job.data.buffer;
