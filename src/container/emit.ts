@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Transform } from 'node:stream';
 import { createWriteStream } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { renameSync, rmSync } from 'node:fs';
@@ -64,10 +66,9 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
   // Compressed: container -> compressor -> temp file; the hash is of the compressed file.
   const tmp = join(dirname(out), `.${basename(out)}.diskwright-${process.pid}.tmp`);
   const file = createWriteStream(tmp);
-  const { createHash } = await import('node:crypto');
   const hash = createHash('sha256');
   let bytes = 0;
-  const counted = new (await import('node:stream')).Transform({
+  const counted = new Transform({
     transform(chunk: Buffer, _enc, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); },
   });
   counted.pipe(file);

@@ -93,7 +93,17 @@ export class CompressionPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    // terminate() settles on the worker's 'exit' event; while a thread stops, its handle no longer
+    // keeps the event loop alive, so a ref'd timer holds the loop open until every 'exit' arrived
+    // (bounded: a worker that never reports back is not waited for past 10 s).
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, 10_000); });
+    try {
+      await Promise.race([Promise.all(this.workers.map((w) => w.terminate())), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
     this.workers.length = 0;
   }
+
 }
