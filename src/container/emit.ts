@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import { dirname, basename, join } from 'node:path';
-import { renameSync, rmSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { DiskwrightError } from '../errors.js';
 import type { Volume } from '../extent/extent.js';
 import { compressor } from './compress.js';
@@ -63,25 +62,34 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
     return { sha256: sink instanceof HashingSink ? sink.hash.digest('hex') : undefined, bytes: sink.position };
   }
 
-  // Compressed: container -> compressor -> temp file; the hash is of the compressed file.
+  // Compressed: container -> compressor -> temp file; the hash is of the compressed file. The
+  // compressed bytes are written with plain synchronous writes: no stream pipe whose end could stall.
   const tmp = join(dirname(out), `.${basename(out)}.diskwright-${process.pid}.tmp`);
-  const file = createWriteStream(tmp);
+  const fd = openSync(tmp, 'w', 0o644);
   const hash = createHash('sha256');
   let bytes = 0;
-  const counted = new Transform({
-    transform(chunk: Buffer, _enc, cb) { hash.update(chunk); bytes += chunk.length; cb(null, chunk); },
+  const file = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      try {
+        hash.update(chunk);
+        let off = 0;
+        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off, bytes + off);
+        bytes += chunk.length;
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
+    },
   });
-  counted.pipe(file);
-  const closed = new Promise<void>((resolve, reject) => { file.once('close', resolve); file.once('error', reject); });
-  const sink = new StreamSink(comp.create(counted, opts.compressionLevel), true);
+  const sink = new StreamSink(comp.create(file, opts.compressionLevel), true);
   try {
     await writer.write(disk, sink, opts);
     await sink.finish();
-    await closed;
+    closeSync(fd);
     renameSync(tmp, out);
   } catch (e) {
     sink.abort();
-    file.destroy();
+    try { closeSync(fd); } catch { /* already closed */ }
     rmSync(tmp, { force: true });
     throw e;
   }
