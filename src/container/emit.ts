@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { dirname, basename, join } from 'node:path';
-import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import type { Volume } from '../extent/extent.js';
 import { compressor } from './compress.js';
@@ -62,36 +60,29 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
     return { sha256: sink instanceof HashingSink ? sink.hash.digest('hex') : undefined, bytes: sink.position };
   }
 
-  // Compressed: container -> compressor -> temp file; the hash is of the compressed file. The
-  // compressed bytes are written with plain synchronous writes: no stream pipe whose end could stall.
-  const tmp = join(dirname(out), `.${basename(out)}.diskwright-${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w', 0o644);
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const file = new Writable({
+  // Compressed: container -> compressor -> the same temp-file sink as uncompressed output (renamed
+  // when complete, removed on failure or SIGINT); the hash is of the compressed file. The file
+  // sink writes synchronously: no stream pipe whose end could stall.
+  const file = new HashingSink(new FileSink(out));
+  const target = new Writable({
     write(chunk: Buffer, _enc, cb) {
       try {
-        hash.update(chunk);
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off, bytes + off);
-        bytes += chunk.length;
+        void file.write(chunk);
         cb();
       } catch (e) {
         cb(e as Error);
       }
     },
   });
-  const sink = new StreamSink(comp.create(file, opts.compressionLevel), true);
+  const sink = new StreamSink(comp.create(target, opts.compressionLevel), true);
   try {
     await writer.write(disk, sink, opts);
     await sink.finish();
-    closeSync(fd);
-    renameSync(tmp, out);
+    await file.finish();
   } catch (e) {
     sink.abort();
-    try { closeSync(fd); } catch { /* already closed */ }
-    rmSync(tmp, { force: true });
+    file.abort();
     throw e;
   }
-  return { sha256: hash.digest('hex'), bytes };
+  return { sha256: file.hash.digest('hex'), bytes: file.position };
 }
