@@ -129,7 +129,8 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
   opts.onProgress?.({ phase: 'plan', done: 2, total: 3 });
 
   // 2. Place the partitions; 3. plan each filesystem at its final size.
-  const layout = layoutDisk(spec, autoSizes);
+  const container = containerWriter(spec.format)!;
+  const layout = layoutDisk(spec, autoSizes, container.virtualSize?.bind(container));
   const volumes = new Map<number, Volume>();
   const fsInfo = new Map<number, FsInfo>();
   for (const q of layout.placements) {

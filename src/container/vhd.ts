@@ -177,6 +177,7 @@ export function vhdFixedSize(size: number): number {
 export const vhdFixedWriter: ContainerWriter = {
   format: 'vhd-fixed',
   suffix: '.vhd',
+  virtualSize: vhdFixedSize,
   async write(disk, sink, opts) {
     const size = vhdFixedSize(disk.size);
     checkSize(size);

@@ -30,8 +30,10 @@ interface Reserved { from: number; to: number; what: string; fix: string }
  * written: overlaps, past the end, MBR 32-bit limits, raw blobs over tables or partitions.
  *
  * @param autoSizes bytes each `auto`/`fill` partition needs at least (filesystem planned at `auto`)
+ * @param virtualSize the container's rounding of the disk size (a fixed VHD holds whole MiB): the
+ *   table is laid out at the size the container will store, so the GPT backup sits at its last LBA
  */
-export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, number>): DiskLayout {
+export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, number>, virtualSize: (size: number) => number = (n) => n): DiskLayout {
   const S = spec.sectorSize;
   const A = spec.alignment;
   if (spec.table === 'none') {
@@ -43,7 +45,8 @@ export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, nu
     }
     if (typeof p.size === 'number') size = p.size;
     if (size < need) throw tooSmall(spec, need, size);
-    return { size, placements: [{ part: p, offset: 0, size }] };
+    // The filesystem keeps its size; a container that rounds the disk adds zeros after it.
+    return { size: virtualSize(size), placements: [{ part: p, offset: 0, size }] };
   }
 
   const isGpt = spec.table === 'gpt' || spec.table === 'hybrid';
@@ -101,7 +104,7 @@ export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, nu
   let diskSize: number;
   let placements: Placement[];
   if (typeof spec.size === 'number') {
-    diskSize = spec.size;
+    diskSize = virtualSize(spec.size);
     placements = placeAll(diskSize);
   } else {
     const provisional = placeAll(undefined);
@@ -110,11 +113,11 @@ export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, nu
     for (const r of spec.raw) end = Math.max(end, r.offset + r.size);
     const usesPartedEnd = spec.partitions.some((p) => p.parted?.end.startsWith('-'));
     // parted's "-1" ends about 1 MB before the end of the disk: leave that room, as NixOS sizing does.
-    diskSize = alignUp(end + trailing, A) + (usesPartedEnd ? 1 << 20 : 0);
+    diskSize = virtualSize(alignUp(end + trailing, A) + (usesPartedEnd ? 1 << 20 : 0));
     for (;;) {
       placements = placeAll(diskSize);
       if (placements.every((q) => q.size >= (autoSizes.get(q.part.index) ?? 0))) break;
-      diskSize += A;
+      diskSize = virtualSize(diskSize + A);
     }
   }
   const totalSectors = diskSize / S;
