@@ -13,10 +13,10 @@
  *   node --import tsx bench/containers.bench.ts     # prints markdown tables for BENCHMARKS.md
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prng } from '../test/helpers/prng.js';
 import { compiledCli } from './compiled-cli.js';
 
 const ROOT = process.env.DISKWRIGHT_BENCH_DIR ?? '/tmp/diskwright-bench-containers';
@@ -30,12 +30,8 @@ function sh(cmd: string): string {
   return r.stdout;
 }
 
-function bytes(seed: string, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let block = createHash('sha256').update(seed).digest();
-  for (let i = 0; i < n; i += 32) { block.copy(out, i, 0, Math.min(32, n - i)); block = createHash('sha256').update(block).digest(); }
-  return out;
-}
+/** Deterministic pseudo-random bytes (incompressible, like kernels). */
+const bytes = (seed: string, n: number): Buffer => prng(seed).bytes(n);
 
 interface Measure { wall: number; cpu: number; rssKiB: number }
 function timed(cmd: string): Measure {

@@ -8,10 +8,10 @@
  *   node --import tsx bench/fat.bench.ts            # prints a markdown table for BENCHMARKS.md
  */
 import { spawnSync } from 'node:child_process';
-import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { prng } from '../test/helpers/prng.js';
 import { compiledCli } from './compiled-cli.js';
 
 const ROOT = process.env.DISKWRIGHT_BENCH_DIR ?? '/tmp/diskwright-bench-fat';
@@ -19,12 +19,7 @@ const REPO = fileURLToPath(new URL('..', import.meta.url));
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 /** Deterministic pseudo-random bytes (incompressible, like kernels and initramfs images). */
-function bytes(seed: string, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let block = createHash('sha256').update(seed).digest();
-  for (let i = 0; i < n; i += 32) { block.copy(out, i, 0, Math.min(32, n - i)); block = createHash('sha256').update(block).digest(); }
-  return out;
-}
+const bytes = (seed: string, n: number): Buffer => prng(seed).bytes(n);
 
 function makeEsp(dir: string): void {
   const payload = join(process.env.DISKWRIGHT_BOOT_CACHE ?? '/tmp/diskwright-boot', 'payload');
@@ -35,9 +30,9 @@ function makeEsp(dir: string): void {
     copyFileSync(join(payload, 'initrd.img'), join(dir, 'initrd.img'));
     copyFileSync(join(payload, 'efi/systemd-bootx64.efi'), join(dir, 'EFI/BOOT/BOOTX64.EFI'));
   } else {
-    writeFileSync(join(dir, 'vmlinuz'), randomBytes(8 << 20));
-    writeFileSync(join(dir, 'initrd.img'), randomBytes(32 << 20));
-    writeFileSync(join(dir, 'EFI/BOOT/BOOTX64.EFI'), randomBytes(100 << 10));
+    writeFileSync(join(dir, 'vmlinuz'), bytes('vmlinuz', 8 << 20));
+    writeFileSync(join(dir, 'initrd.img'), bytes('initrd', 32 << 20));
+    writeFileSync(join(dir, 'EFI/BOOT/BOOTX64.EFI'), bytes('bootx64', 100 << 10));
   }
   // A second kernel generation and a bigger initrd, as a NixOS ESP holds.
   writeFileSync(join(dir, 'EFI/nixos-kernel-2.efi'), bytes('k2', 12 << 20));

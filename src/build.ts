@@ -1,21 +1,23 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { emit } from './container/emit.js';
-import { readRawVolume } from './container/read/raw.js';
+import { readRawVolume, readRawVolumeAsync } from './container/read/raw.js';
 import { containerWriter } from './container/registry.js';
 import { compressor } from './container/compress.js';
 import { DiskwrightError } from './errors.js';
 import type { Volume } from './extent/extent.js';
 import { filesystemHandler } from './fs/registry.js';
 import type { FsInfo } from './fs/types.js';
+import { presetError } from './spec/presets.js';
 import { resolveSpec } from './spec/validate.js';
 import type { ImageSpec, ResolvedPartition, ResolvedSpec } from './spec/types.js';
 import { assembleDisk, gptPartitions } from './table/assemble.js';
 import { layoutDisk, type DiskLayout } from './table/layout.js';
 import { buildTree } from './tree/build.js';
+import { prepareTarInputs, TarInputs } from './tree/tarinput.js';
 import type { Tree } from './tree/model.js';
 
-/** Progress is data; the library never prints (STYLE.md). */
+/** Progress is data; the library never prints (docs/ARCHITECTURE.md §2.2). */
 export interface Progress {
   phase: 'plan' | 'write';
   done: number;
@@ -36,6 +38,11 @@ export interface BuildOptions {
   hash?: boolean;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /**
+   * Conditions the build goes on with (the xattr module cannot load, a host xattr ext4 cannot
+   * store…), one line each, each once. They are also listed in the report's `warnings`.
+   */
+  onWarning?: (message: string) => void;
   env?: Record<string, string | undefined>;
 }
 
@@ -55,7 +62,7 @@ export interface PartitionReport {
   fs?: FsInfo;
 }
 
-/** The JSON manifest of a build (DESIGN.md §1 report). */
+/** The JSON manifest of a build (docs/ARCHITECTURE.md §1 report). */
 export interface BuildReport {
   name: string;
   output?: string;
@@ -72,6 +79,8 @@ export interface BuildReport {
   sha256?: string;
   /** Bytes of the output file. */
   outputBytes?: number;
+  /** Warnings of the build (see BuildOptions.onWarning); absent when there were none. */
+  warnings?: string[];
 }
 
 /** Everything decided before the first byte: the resolved spec, trees, layout and disk extents. */
@@ -80,16 +89,32 @@ export interface Plan {
   layout: DiskLayout;
   disk: Volume;
   fsInfo: Map<number, FsInfo>;
+  warnings: string[];
+  /**
+   * Remove the temporary files the disk's extents read (decompressed tar inputs). Call it once
+   * the image is written (buildImage does); they are removed at process exit anyway.
+   */
+  dispose(): void;
 }
 
 /**
  * Validate, read the inputs and plan every filesystem and the table; nothing is written.
  *
  * @example
- * const plan = planImage(spec, { baseDir: process.cwd() });
+ * const plan = await planImage(spec, { baseDir: process.cwd() });
  * console.log(plan.layout.size);
+ * plan.dispose();
  */
-export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Plan {
+export async function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Promise<Plan> {
+  try {
+    return await planSpec(input, opts);
+  } catch (e) {
+    // With `layout:`, errors name the user's keys (root.size, bootSize), not the expansion's partitions[1].size.
+    throw presetError(input, e);
+  }
+}
+
+async function planSpec(input: ImageSpec | unknown, opts: BuildOptions): Promise<Plan> {
   const baseDir = opts.baseDir ?? process.cwd();
   const raw: unknown = typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...(input as Record<string, unknown>) } : input;
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
@@ -102,10 +127,35 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
   if (!containerWriter(spec.format)) throw new DiskwrightError('E_FORMAT_UNAVAILABLE', `format ${spec.format} is not available in this build`, { path: 'format', value: spec.format });
   if (spec.compression !== 'none' && !compressor(spec.compression)) throw new DiskwrightError('E_COMPRESSION_UNAVAILABLE', `compression ${spec.compression} is not available in this build`, { path: 'compression', value: spec.compression });
 
+  // Compressed tar inputs are decompressed first (streaming, so async); the rest is synchronous.
+  const tars = new TarInputs();
+  try {
+    for (const p of spec.partitions) {
+      if (['ext4', 'vfat', 'squashfs', 'iso9660'].includes(p.filesystem)) await prepareTarInputs(p.contents, { baseDir: spec.baseDir, specPath: `${p.path}.contents` }, tars);
+    }
+    // Prebuilt images are scanned for zero blocks here, yielding to the event loop (signals): a
+    // large image takes seconds to read.
+    const images = new Map<number, Volume>();
+    for (const p of spec.partitions) {
+      if (p.filesystem !== 'image') continue;
+      const size = statSync(p.image!).size;
+      if (size > 0 && (typeof p.size !== 'number' || size <= p.size)) images.set(p.index, await readRawVolumeAsync(p.image!, size, undefined, opts.signal));
+    }
+    return { ...planTrees(spec, opts, tars, images), dispose: () => tars.dispose() };
+  } catch (e) {
+    tars.dispose();
+    throw e;
+  }
+}
+
+function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, images: ReadonlyMap<number, Volume>): Omit<Plan, 'dispose'> {
   const trees = new Map<number, Tree>();
+  const warnings: string[] = [];
+  const onWarning = (m: string): void => { if (!warnings.includes(m)) { warnings.push(m); opts.onWarning?.(m); } };
   for (const p of spec.partitions) {
     if (['ext4', 'vfat', 'squashfs', 'iso9660'].includes(p.filesystem)) {
-      trees.set(p.index, buildTree(p.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents` }));
+      // FAT stores no xattrs: its trees skip reading them.
+      trees.set(p.index, buildTree(p.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents`, xattrs: p.filesystem !== 'vfat', onWarning, tars }));
     }
   }
   opts.onProgress?.({ phase: 'plan', done: 1, total: 3 });
@@ -138,7 +188,8 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
     if (p.filesystem === 'image') {
       const size = autoSizes.get(p.index)!;
       // Zero blocks of a prebuilt image stay holes (sparse raw, unallocated container clusters).
-      volumes.set(p.index, { size: q.size, extents: size > 0 ? readRawVolume(p.image!, size).extents : [] });
+      const scanned = images.get(p.index);
+      volumes.set(p.index, { size: q.size, extents: size > 0 ? (scanned && scanned.size === size ? scanned : readRawVolume(p.image!, size)).extents : [] });
       fsInfo.set(p.index, { type: 'image', size });
     } else if (trees.has(p.index)) {
       let r = planned.get(p.index);
@@ -150,7 +201,7 @@ export function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): 
   }
   const disk = assembleDisk(spec, layout, volumes);
   opts.onProgress?.({ phase: 'plan', done: 3, total: 3 });
-  return { spec, layout, disk, fsInfo };
+  return { spec, layout, disk, fsInfo, warnings };
 }
 
 function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto', offset?: number): { volume: Volume; info: FsInfo } {
@@ -191,6 +242,7 @@ export function reportOf(plan: Plan): BuildReport {
     size: layout.size, partitions, raw: spec.raw.map((r) => ({ source: r.source, offset: r.offset, size: r.size })),
   };
   if (layout.gpt) out.diskUuid = spec.diskUuid;
+  if (plan.warnings.length) out.warnings = plan.warnings.slice();
   if (spec.table === 'mbr' || spec.table === 'hybrid') out.mbrId = '0x' + spec.mbrId.toString(16).padStart(8, '0');
   return out;
 }
@@ -203,7 +255,19 @@ export function reportOf(plan: Plan): BuildReport {
  * const report = await buildImage({ layout: 'efi', root: { contents: [{ source: './rootfs' }] } }, { output: 'nixos.img' });
  */
 export async function buildImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Promise<BuildReport> {
-  const plan = planImage(input, opts);
+  opts.signal?.throwIfAborted();
+  const plan = await planImage(input, opts);
+  try {
+    // Between planning and writing: let a pending signal be handled before the output is opened.
+    await new Promise((r) => setImmediate(r));
+    opts.signal?.throwIfAborted();
+    return await writePlan(plan, opts);
+  } finally {
+    plan.dispose();
+  }
+}
+
+async function writePlan(plan: Plan, opts: BuildOptions): Promise<BuildReport> {
   const report = reportOf(plan);
   if (opts.dryRun || opts.output === undefined) return report;
   const output = opts.output === '-' ? '-' : resolve(opts.output);

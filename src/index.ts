@@ -13,6 +13,7 @@ export { resolveSpec } from './spec/validate.js';
 export { loadSpecFile } from './spec/parse.js';
 export type { ImageSpec, PartitionSpec, ContentEntry, ResolvedSpec } from './spec/types.js';
 export { buildTree } from './tree/build.js';
+export { prepareTarInputs, TarInputs } from './tree/tarinput.js';
 export type { Tree, TreeNode } from './tree/model.js';
 export type { Volume, Extent, Source } from './extent/extent.js';
 export { emit } from './container/emit.js';

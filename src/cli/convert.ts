@@ -3,6 +3,7 @@ import { compressor } from '../container/compress.js';
 import { containerWriter } from '../container/registry.js';
 import { DiskwrightError } from '../errors.js';
 import { progressBar } from './progress.js';
+import { interruptSignal } from './signals.js';
 import { stdio } from './stdio.js';
 
 interface ConvertFlags { format?: string; inputFormat?: string; compression?: string; level?: number; seed?: string; epoch?: number; clusterSize?: number; quiet?: boolean; sha256?: boolean }
@@ -43,6 +44,7 @@ export function registerConvert(cli: CAC): void {
           ...(flags.seed !== undefined ? { seed: String(flags.seed) } : {}),
           ...(flags.epoch !== undefined ? { epoch: Number(flags.epoch) } : {}),
           onProgress: (done, total) => bar.update({ phase: 'write', done, total }),
+          signal: interruptSignal,
         });
         bar.done();
         if (flags.sha256 && r.sha256) process.stdout.write(`${r.sha256}  ${output}\n`);

@@ -1,6 +1,30 @@
 import type { CAC } from 'cac';
-import { openRawImage } from '../inspect/source.js';
+import { startWorker } from '../container/pool.js';
+import { DiskwrightError } from '../errors.js';
+import type { DiffLine, InspectResult } from '../inspect/inspect.js';
 import { formatSize } from '../util/size.js';
+
+/**
+ * Inspect or diff on a worker thread (see inspect-worker.ts): the main thread stays free for
+ * SIGINT/SIGTERM however long the partitions take to hash. Errors come back as they were thrown.
+ */
+function onWorker(op: 'inspect', paths: string[], hash: boolean): Promise<InspectResult>;
+function onWorker(op: 'diff', paths: string[], hash: boolean): Promise<DiffLine[]>;
+function onWorker(op: 'inspect' | 'diff', paths: string[], hash: boolean): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const w = startWorker(new URL('./inspect-worker.js', import.meta.url), { workerData: { op, paths, hash } });
+    let settled = false;
+    w.once('message', (m: { result?: unknown; error?: { name?: string; message: string; code?: unknown; syscall?: unknown; stack?: string } }) => {
+      settled = true;
+      if (!m.error) { resolve(m.result); return; }
+      const e = m.error;
+      if (e.name === 'DiskwrightError' && typeof e.code === 'string') reject(new DiskwrightError(e.code, e.message));
+      else reject(Object.assign(new Error(e.message), { code: e.code, ...(e.syscall !== undefined ? { syscall: e.syscall } : {}), stack: e.stack }));
+    });
+    w.once('error', (e) => { settled = true; reject(e); });
+    w.once('exit', (code) => { if (!settled) reject(new Error(`${op} worker exited with code ${code}`)); });
+  });
+}
 
 /** `diskwright inspect IMG [--json] [--hash]` and `diskwright diff A B`. */
 export function registerInspect(cli: CAC): void {
@@ -9,35 +33,23 @@ export function registerInspect(cli: CAC): void {
     .option('--json', 'Machine-readable output')
     .option('--hash', 'Include the sha256 of every partition')
     .action(async (image: string, flags: { json?: boolean; hash?: boolean }) => {
-      const { inspectImage } = await import('../inspect/inspect.js');
-      const src = openRawImage(image);
-      try {
-        const r = inspectImage(src, { hash: flags.hash === true });
-        if (flags.json) { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); return; }
-        const lines = [`${image}: ${r.table} table, ${r.sectorSize}-byte sectors, ${formatSize(r.size)}${r.diskUuid ? `, disk GUID ${r.diskUuid}` : ''}${r.mbrId ? `, MBR id ${r.mbrId}` : ''}`];
-        for (const p of r.partitions) {
-          lines.push(`  ${p.number}: ${p.name ?? ''} offset ${p.offset} size ${formatSize(p.size)} type ${p.type}${p.uuid ? ` uuid ${p.uuid}` : ''}${p.bootable ? ' boot' : ''}`);
-          lines.push(`     ${p.filesystem.type}${p.filesystem.label ? ` label "${p.filesystem.label}"` : ''}${p.filesystem.uuid ? ` uuid ${p.filesystem.uuid}` : ''}${p.sha256 ? ` sha256 ${p.sha256}` : ''}`);
-        }
-        if (r.filesystem) lines.push(`  ${r.filesystem.type}${r.filesystem.label ? ` label "${r.filesystem.label}"` : ''}${r.filesystem.uuid ? ` uuid ${r.filesystem.uuid}` : ''}`);
-        for (const p of r.problems) lines.push(`  problem: ${p}`);
-        process.stdout.write(lines.join('\n') + '\n');
-      } finally {
-        src.close();
+      const r = await onWorker('inspect', [image], flags.hash === true);
+      if (flags.json) { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); return; }
+      const lines = [`${image}: ${r.table} table, ${r.sectorSize}-byte sectors, ${formatSize(r.size)}${r.diskUuid ? `, disk GUID ${r.diskUuid}` : ''}${r.mbrId ? `, MBR id ${r.mbrId}` : ''}`];
+      for (const p of r.partitions) {
+        lines.push(`  ${p.number}: ${p.name ?? ''} offset ${p.offset} size ${formatSize(p.size)} type ${p.type}${p.uuid ? ` uuid ${p.uuid}` : ''}${p.bootable ? ' boot' : ''}`);
+        lines.push(`     ${p.filesystem.type}${p.filesystem.label ? ` label "${p.filesystem.label}"` : ''}${p.filesystem.uuid ? ` uuid ${p.filesystem.uuid}` : ''}${p.sha256 ? ` sha256 ${p.sha256}` : ''}`);
       }
+      if (r.filesystem) lines.push(`  ${r.filesystem.type}${r.filesystem.label ? ` label "${r.filesystem.label}"` : ''}${r.filesystem.uuid ? ` uuid ${r.filesystem.uuid}` : ''}`);
+      for (const p of r.problems) lines.push(`  problem: ${p}`);
+      process.stdout.write(lines.join('\n') + '\n');
     });
   cli
     .command('diff <a> <b>', 'Compare two raw images partition by partition (table, ids, content hashes); exit 1 when they differ')
     .action(async (a: string, b: string) => {
-      const { diffImages } = await import('../inspect/inspect.js');
-      const sa = openRawImage(a), sb = openRawImage(b);
-      try {
-        const d = diffImages(sa, sb);
-        if (d.length === 0) { process.stdout.write('identical\n'); return; }
-        for (const l of d) process.stdout.write(`${l.what}: ${l.a} != ${l.b}\n`);
-        process.exitCode = 1;
-      } finally {
-        sa.close(); sb.close();
-      }
+      const d = await onWorker('diff', [a, b], true);
+      if (d.length === 0) { process.stdout.write('identical\n'); return; }
+      for (const l of d) process.stdout.write(`${l.what}: ${l.a} != ${l.b}\n`);
+      process.exitCode = 1;
     });
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// First: the signal handlers are installed before anything else loads.
+import { interruptSignal } from './signals.js';
+import { writeFileSync } from 'node:fs';
 import { cac } from 'cac';
 import { buildImage, type BuildReport } from '../build.js';
 import { compressor } from '../container/compress.js';
 import { containerWriter } from '../container/registry.js';
-import { removeTemporaryOutputs } from '../container/sink.js';
+import { outputError, removeTemporaryOutputs } from '../container/sink.js';
 import { DiskwrightError } from '../errors.js';
 import { loadSpecFile } from '../spec/parse.js';
 import type { ImageSpec } from '../spec/types.js';
@@ -30,7 +31,8 @@ async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Prom
   const s = (spec ?? {}) as ImageSpec;
   const output = flags.output ?? defaultOutput(s, flags);
   const bar = progressBar(!flags.quiet && output !== '-');
-  if (output !== '-' && !flags.dryRun) mkdirSync(dirname(output), { recursive: true });
+  // Missing directories of the output are created when it is opened, after planning (and removed
+  // again if the build fails): see container/sink.ts FileSink.
   try {
     const report = await buildImage(spec, {
       baseDir, output, dryRun: flags.dryRun === true, hash: flags.report !== undefined || flags.sha256 === true,
@@ -38,10 +40,20 @@ async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Prom
       ...(flags.compression !== undefined ? { compression: flags.compression } : {}),
       ...(flags.level !== undefined ? { compressionLevel: Number(flags.level) } : {}),
       onProgress: bar.update,
+      onWarning: (m) => { bar.done(); process.stderr.write(`diskwright: warning: ${m}\n`); },
+      signal: interruptSignal,
     });
     bar.done();
     if (flags.dryRun) process.stdout.write(layoutTable(report) + '\n');
-    if (flags.report) writeFileSync(flags.report, JSON.stringify(report, null, 2) + '\n');
+    if (flags.report) {
+      try {
+        writeFileSync(flags.report, JSON.stringify(report, null, 2) + '\n');
+      } catch (e) {
+        throw outputError(flags.report, e);
+      }
+    }
+    // --sha256 prints the hash even with -q (on stderr when the image itself goes to stdout).
+    if (flags.sha256 && report.sha256 && !flags.dryRun) (output === '-' ? process.stderr : process.stdout).write(`${report.sha256}  ${report.output ?? output}\n`);
     if (!flags.dryRun && !flags.quiet && output !== '-') process.stderr.write(`wrote ${report.output} (${report.size}-byte disk${report.sha256 ? `, sha256 ${report.sha256}` : ''})\n`);
     return report;
   } finally {
@@ -65,10 +77,14 @@ cli
     await runBuild(spec, baseDir, flags);
   });
 
-interface QuickFlags extends BuildFlags { label?: string; uuid?: string; size?: string; extraSpace?: string; fat?: number; blockSize?: number; noJournal?: boolean; journal?: boolean; epoch?: number; seed?: string }
+interface QuickFlags extends BuildFlags { label?: string; uuid?: string; size?: string; extraSpace?: string; fat?: number; blockSize?: number; noJournal?: boolean; journal?: boolean; epoch?: number; seed?: string; owners?: string; xattrs?: boolean }
 
 function quick(fs: 'ext4' | 'vfat', dir: string, flags: QuickFlags): Promise<BuildReport> {
-  const part: Record<string, unknown> = { name: fs === 'ext4' ? 'root' : 'esp', filesystem: fs, contents: [{ source: dir, target: '/' }] };
+  const entry: Record<string, unknown> = { source: dir, target: '/' };
+  // FAT stores neither owners nor xattrs: --owners is accepted and has no effect there.
+  if (flags.owners !== undefined) entry.owners = String(flags.owners);
+  if (flags.xattrs === false) entry.xattrs = false;
+  const part: Record<string, unknown> = { name: fs === 'ext4' ? 'root' : 'esp', filesystem: fs, contents: [entry] };
   if (flags.label !== undefined) part.label = String(flags.label);
   if (flags.uuid !== undefined) part.fsUuid = String(flags.uuid);
   if (flags.size !== undefined && flags.size !== 'auto') part.size = parseSize(String(flags.size), '--size');
@@ -91,7 +107,7 @@ function quick(fs: 'ext4' | 'vfat', dir: string, flags: QuickFlags): Promise<Bui
 /** Errors of a quick form name its flags, not the spec it builds internally. */
 const QUICK_PATHS: [RegExp, string][] = [
   [/^partitions\[0\]\.size$/, '--size'], [/^partitions\[0\]\.extraSpace$/, '--extra-space'], [/^partitions\[0\]\.label$/, '--label'],
-  [/^partitions\[0\]\.fsUuid$/, '--uuid'], [/^partitions\[0\]\.fat\.fatSize$/, '--fat'], [/^partitions\[0\]\.contents\[0\]\.source$/, 'DIR'],
+  [/^partitions\[0\]\.fsUuid$/, '--uuid'], [/^partitions\[0\]\.fat\.fatSize$/, '--fat'], [/^partitions\[0\]\.contents\[0\]\.source$/, 'DIR'], [/^partitions\[0\]\.contents\[0\]\.owners$/, '--owners'],
   [/^sourceDateEpoch$/, '--epoch'], [/^partitions\[0\]\.ext4\.blockSize$/, '--block-size'],
 ];
 function quickPath(e: DiskwrightError): DiskwrightError {
@@ -113,12 +129,14 @@ const common = (c: ReturnType<typeof cli.command>): ReturnType<typeof cli.comman
   .option('--compression <c>', 'Whole-file compression')
   .option('--report <file>', 'Write a JSON report')
   .option('--sha256', 'Print the sha256 of the output')
+  .option('--owners <root|host>', 'Owners of the copied files: root (default) or the host\'s numeric uid/gid (ext4; FAT has none)')
   .option('--dry-run', 'Plan only')
   .option('-q, --quiet', 'No progress bar or summary');
 
 common(cli.command('ext4 <dir>', 'Make a bare ext4 filesystem image from a directory'))
   .option('--block-size <n>', '1024 | 2048 | 4096')
   .option('--no-journal', 'No jbd2 journal')
+  .option('--no-xattrs', 'Do not copy the host files\' extended attributes')
   .example('diskwright ext4 ./rootfs -o root.img --label nixos --extra-space 16MiB')
   .action((dir: string, flags: QuickFlags) => quick('ext4', dir, flags));
 
@@ -129,11 +147,20 @@ common(cli.command('fat <dir>', 'Make a bare FAT12/16/32 filesystem image from a
 
 registerExtraCommands(cli);
 
+// cac gives every `--no-x` option an implied default of true, which --help prints as
+// "--no-journal  No jbd2 journal (default: true)". Without it, flags.x is false when --no-x is
+// given and undefined otherwise, which is what the commands test (`flags.journal === false`).
+for (const command of [cli.globalCommand, ...cli.commands]) {
+  for (const option of command.options) if (option.negated && option.config.default === true) delete option.config.default;
+}
+
 cli.help();
 cli.version('0.1.0');
 
 function fail(e: unknown): never {
   removeTemporaryOutputs();
+  // The reader of -o - went away (`| head`): stop quietly, with the status of a SIGPIPE death.
+  if (e instanceof DiskwrightError && e.code === 'E_OUTPUT_CLOSED') process.exit(141);
   if (e instanceof DiskwrightError) {
     process.stderr.write(`diskwright: error ${e.code}: ${e.message}\n`);
     process.exit(e.code === 'E_USAGE' ? 2 : 1);
@@ -143,17 +170,20 @@ function fail(e: unknown): never {
     process.stderr.write(`diskwright: ${err.message} (see --help)\n`);
     process.exit(2);
   }
+  // A host error (ENOSPC, EACCES, EIO… with its syscall) that no module put in words: one line.
+  if (err && typeof err === 'object' && typeof err.code === 'string' && 'syscall' in err) {
+    process.stderr.write(`diskwright: error ${err.code}: ${err.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`diskwright: internal error: ${err?.stack ?? String(e)}\n`);
   process.exit(3);
 }
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    removeTemporaryOutputs();
-    process.stderr.write(`diskwright: interrupted (${sig}); no output written\n`);
-    process.exit(sig === 'SIGINT' ? 130 : 143);
-  });
-}
+// Writing to a closed pipe (`diskwright inspect … | head`): EPIPE is not an error worth a word.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') { removeTemporaryOutputs(); process.exit(141); }
+  fail(e);
+});
 
 // cac drops a lone "-": "-o -" (stdout) is passed on as --output=-, a positional "-" as a token
 // the commands map back (see stdio()).

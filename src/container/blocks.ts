@@ -2,7 +2,7 @@ import type { Volume } from '../extent/extent.js';
 import { ExtentReader } from '../extent/read.js';
 
 /**
- * Block allocation from the extent list (DESIGN.md §2 Emit: allocation tables are known before the
+ * Block allocation from the extent list (docs/ARCHITECTURE.md §2.1, step 5: allocation tables are known before the
  * first byte). A block is allocated when any extent touches it; holes between extents stay
  * unallocated in every sparse container.
  */

@@ -34,7 +34,7 @@ export interface ConvertResult extends EmitResult {
  * await convertImage('disk.vhd', 'disk.img', { format: 'raw' });
  */
 export async function convertImage(input: string, output: string, opts: ConvertOptions): Promise<ConvertResult> {
-  const img = await openImage(input, opts.inputFormat);
+  const img = await openImage(input, opts.inputFormat, opts.signal);
   try {
     const envEpoch = process.env.SOURCE_DATE_EPOCH;
     const epoch = opts.epoch ?? (envEpoch !== undefined && /^\d+$/.test(envEpoch) ? Number(envEpoch) : undefined);

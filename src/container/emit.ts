@@ -1,12 +1,9 @@
-import { Writable } from 'node:stream';
 import { basename } from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import type { Volume } from '../extent/extent.js';
-import { compressor } from './compress.js';
-// Registers the zstd/xz decompressors for compressed tar inputs (src/tree/tarinput.ts).
-import './decompress.js';
+import { checkFrameStats, compressor } from './compress.js';
 import { containerWriter } from './registry.js';
-import { FileSink, HashingSink, StreamSink, type Sink } from './sink.js';
+import { HashingSink, PacedSink, StreamSink, openOutput, type Sink } from './sink.js';
 import type { ContainerOptions } from './types.js';
 
 export interface EmitOptions extends ContainerOptions {
@@ -26,7 +23,9 @@ export interface EmitResult {
 
 /**
  * Write `disk` to `out` (a path, or '-' for stdout) in the given container format and compression.
- * The output appears only when complete: it is written to a temporary file and renamed.
+ * A regular output appears only when complete: it is written to a temporary file and renamed; a
+ * block device is written in place, a FIFO or character device gets the stream (sink.ts
+ * openOutput). Any write error fails with one line naming the path and leaves nothing.
  */
 export async function emit(disk: Volume, out: string, options: EmitOptions): Promise<EmitResult> {
   // The output's base name (without a compression suffix) is what a VMDK descriptor names as its extent.
@@ -37,52 +36,29 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
   if (opts.compression !== 'none' && !comp) throw new DiskwrightError('E_COMPRESSION', `compression ${opts.compression} is not available`, { path: 'compression', value: opts.compression });
   comp?.checkLevel(opts.compressionLevel);
 
-  if (out === '-') {
-    const base: Sink = comp
-      ? new StreamSink(comp.create(process.stdout, opts.compressionLevel), true)
-      : new StreamSink(process.stdout, false);
-    const sink = new HashingSink(base);
-    await writer.write(disk, sink, opts);
-    await sink.finish();
-    return { sha256: sink.hash.digest('hex'), bytes: sink.position };
-  }
-
-  if (!comp) {
-    const file = new FileSink(out);
-    const sink = opts.hash === false ? file : new HashingSink(file);
-    try {
-      await writer.write(disk, sink, opts);
-      await sink.finish();
-    } catch (e) {
-      sink.abort();
-      throw e;
-    }
-    return { sha256: sink instanceof HashingSink ? sink.hash.digest('hex') : undefined, bytes: sink.position };
-  }
-
-  // Compressed: container -> compressor -> the same temp-file sink as uncompressed output (renamed
-  // when complete, removed on failure or SIGINT); the hash is of the compressed file. The file
-  // sink writes synchronously: no stream pipe whose end could stall.
-  const file = new HashingSink(new FileSink(out));
-  const target = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      try {
-        void file.write(chunk);
-        cb();
-      } catch (e) {
-        cb(e as Error);
-      }
-    },
-  });
-  const sink = new StreamSink(comp.create(target, opts.compressionLevel), true);
+  // Where the bytes go: stdout, or by what the path is (openOutput: a regular file through a
+  // temporary renamed when complete, a block device in place, a FIFO or character device as a stream).
+  const signal = opts.signal;
+  const base: Sink = out === '-' ? new StreamSink(process.stdout, false, 'standard output', signal) : (await openOutput(out, signal)).sink;
+  // The sha256 is of the output's bytes (the compressed file, when compressed).
+  const hashing = opts.hash === false ? undefined : new HashingSink(base, signal);
+  const output = hashing ?? base;
+  const compressing = comp?.createSink(output, opts.compressionLevel, signal);
+  const top = compressing ?? output;
   try {
-    await writer.write(disk, sink, opts);
-    await sink.finish();
-    await file.finish();
+    // Every write and skip of the writer paces: signals are handled and `signal` stops it.
+    await writer.write(disk, new PacedSink(top, signal), opts);
+    if (compressing) {
+      // Before anything is renamed into place: every frame written once, holding every byte.
+      checkFrameStats(await compressing.end(), compressing.position, out === '-' ? 'standard output' : out);
+    }
+    if (opts.format === 'raw' && top.position !== disk.size) {
+      throw new DiskwrightError('E_OUTPUT_INTEGRITY', `${out}: the writer produced ${top.position} bytes for a ${disk.size}-byte disk; nothing was written`, { value: out });
+    }
+    await output.finish();
   } catch (e) {
-    sink.abort();
-    file.abort();
+    top.abort();
     throw e;
   }
-  return { sha256: file.hash.digest('hex'), bytes: file.position };
+  return { sha256: hashing?.hash.digest('hex'), bytes: output.position };
 }

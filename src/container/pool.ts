@@ -5,19 +5,19 @@ import { Worker } from 'node:worker_threads';
 import type { Job, JobResult } from './codecs.js';
 
 /**
- * Start the worker script. From TypeScript sources (tests, benchmarks under tsx) the worker first
- * registers tsx's loader: module hooks of the main thread do not reach workers on Node 20.
+ * Start a worker thread running `script` (a module URL of this package, `.js` when compiled). From
+ * TypeScript sources (tests, benchmarks under tsx) the worker first registers tsx's loader: module
+ * hooks of the main thread do not reach workers on Node 20.
  */
-function startWorker(): Worker {
-  const here = import.meta.url;
-  if (!here.endsWith('.ts')) return new Worker(new URL('./worker.js', here));
-  const tsx = pathToFileURL(createRequire(here).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const script = new URL('./worker.ts', here).href;
-  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(script)}); });`, { eval: true });
+export function startWorker(script: URL, options: { workerData?: unknown } = {}): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL(script.href.replace(/\.ts$/, '.js')), options);
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const ts = script.href.replace(/\.js$/, '.ts');
+  return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`, { ...options, eval: true });
 }
 
 /**
- * A small pool of compression workers (DESIGN.md §6: compression is the only CPU-heavy stage; both
+ * A small pool of compression workers (docs/ARCHITECTURE.md §6: compression is the only CPU-heavy stage; both
  * cores work). Each job goes to the worker with the fewest queued jobs; callers keep their own
  * order, so the output is deterministic whatever runs where or finishes first.
  */
@@ -43,7 +43,7 @@ export class CompressionPool {
    * the next job; if it owed answers, the build fails rather than waiting forever.
    */
   private spawn(i: number): Worker {
-    const w = startWorker();
+    const w = startWorker(new URL('./worker.js', import.meta.url));
     w.on('message', (r: JobResult) => this.settle(r));
     w.on('error', (e) => this.fail(e));
     w.on('exit', (code) => {

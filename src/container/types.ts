@@ -17,7 +17,7 @@ export interface ContainerOptions {
 
 /**
  * A container writer walks the disk's extent list once, in order, and writes its format to `sink`
- * front to back (DESIGN.md §2 Emit). Allocation tables are computed from the extent list before the
+ * front to back (docs/ARCHITECTURE.md §2.1, step 5). Allocation tables are computed from the extent list before the
  * first byte.
  */
 export interface ContainerWriter {

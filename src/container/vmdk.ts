@@ -53,12 +53,19 @@ export const GRAIN_SECTORS = 128; // 64 KiB grains
 export const GTES_PER_GT = 512;
 const GRAIN = GRAIN_SECTORS * 512;
 
+/** The CID of a seed: an unsigned 32-bit value (bit 1 clear, as before). */
+export function vmdkCid(seed: string): number {
+  // `>>> 0`: a bitwise AND gives a signed 32-bit result, negative for half of all seeds.
+  return (new DataView(deriveBytes(seed, 'vmdk-cid', 4).buffer).getUint32(0) & 0xfffffffd) >>> 0;
+}
+
+/** The embedded descriptor. `CID=` is written as 8 lowercase hex digits, whatever the sign of `cid`. */
 export function vmdkDescriptor(cid: number, sectors: number, fileName: string): string {
   const cylinders = Math.min(65535, Math.floor(sectors / (16 * 63)));
   return [
     '# Disk DescriptorFile',
     'version=1',
-    `CID=${cid.toString(16).padStart(8, '0')}`,
+    `CID=${(cid >>> 0).toString(16).padStart(8, '0')}`,
     'parentCID=ffffffff',
     'createType="streamOptimized"',
     '',
@@ -116,7 +123,7 @@ export const vmdkWriter: ContainerWriter = {
   suffix: '.vmdk',
   async write(disk, sink, opts) {
     const sectors = ceilDiv(disk.size, 512);
-    const cid = new DataView(deriveBytes(opts.seed, 'vmdk-cid', 4).buffer).getUint32(0) & 0xfffffffd;
+    const cid = vmdkCid(opts.seed);
     const desc = new TextEncoder().encode(vmdkDescriptor(cid, sectors, opts.name ?? 'disk.vmdk'));
     const descriptorSectors = Math.max(20, ceilDiv(desc.length, 512));
     const overHead = ceilDiv(1 + descriptorSectors, GRAIN_SECTORS) * GRAIN_SECTORS;

@@ -1,5 +1,5 @@
 /**
- * The extent model (DESIGN.md §2): a volume or disk is a size plus a sorted list of half-open,
+ * The extent model (docs/ARCHITECTURE.md §2.1): a volume or disk is a size plus a sorted list of half-open,
  * non-overlapping extents `[offset, offset + length)`. Gaps are zeros and are never materialised.
  * Only emission reads file data.
  */

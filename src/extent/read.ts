@@ -1,35 +1,65 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DiskwrightError } from '../errors.js';
 import type { Extent, Volume } from './extent.js';
 
+const shown = (path: string | Buffer): string => path.toString();
+const reason = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
 /**
- * Reads extent data with synchronous calls on cached descriptors (DESIGN.md §6: per-call promise
+ * Open an input file for reading its data (at plan or emit time). O_NONBLOCK: a path replaced by a
+ * FIFO since planning must not block the build forever; the opened descriptor is then checked to
+ * be a regular file (of `size` bytes when given). Every failure is a one-line DiskwrightError
+ * naming the file.
+ */
+export function openInput(path: string | Buffer, size?: number): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new DiskwrightError('E_INPUT_READ', `cannot open input file ${shown(path)}: ${reason(e)}`, { value: shown(path), cause: e });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} is no longer a regular file (it changed since planning)`, { value: shown(path) });
+    }
+    if (size !== undefined && st.size !== size) {
+      throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} changed size between planning and writing (${size} -> ${st.size} bytes)`, { value: shown(path) });
+    }
+  } catch (e) {
+    closeSync(fd);
+    if (e instanceof DiskwrightError) throw e;
+    throw new DiskwrightError('E_INPUT_READ', `cannot read input file ${shown(path)}: ${reason(e)}`, { value: shown(path), cause: e });
+  }
+  return fd;
+}
+
+/** readSync with host errors (EIO, EACCES…) as a one-line DiskwrightError naming the file. */
+export function readInput(fd: number, path: string | Buffer, buf: Uint8Array, offset: number, length: number, position: number): number {
+  try {
+    return readSync(fd, buf, offset, length, position);
+  } catch (e) {
+    throw new DiskwrightError('E_INPUT_READ', `cannot read input file ${shown(path)} at byte ${position}: ${reason(e)}`, { value: shown(path), cause: e });
+  }
+}
+
+/**
+ * Reads extent data with synchronous calls on cached descriptors (docs/ARCHITECTURE.md §6: per-call promise
  * overhead dominates on small files; sync reads into large buffers measure fastest here).
  */
 export class ExtentReader {
   private readonly fds = new Map<string, number>();
-  private readonly checked = new Set<string>();
 
   private fd(path: string | Buffer, size: number): number {
     // Buffer paths (names that are not UTF-8) are keyed by their bytes.
     const key = typeof path === 'string' ? path : `\0${path.toString('latin1')}`;
     let fd = this.fds.get(key);
     if (fd === undefined) {
-      try {
-        fd = openSync(path, 'r');
-      } catch (e) {
-        throw new DiskwrightError('E_INPUT_READ', `cannot open input file ${path}: ${(e as Error).message}`, { value: path, cause: e });
-      }
+      // Checked at every open (a file reopened after closeAll may have been replaced meanwhile).
+      fd = openInput(path, size);
       // Keep few descriptors open: files are read in allocation order, so the previous file is done.
       if (this.fds.size >= 64) this.closeAll();
       this.fds.set(key, fd);
-    }
-    if (!this.checked.has(key)) {
-      const st = fstatSync(fd);
-      if (st.size !== size) {
-        throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} changed size between planning and writing (${size} -> ${st.size} bytes)`, { value: path });
-      }
-      this.checked.add(key);
     }
     return fd;
   }
@@ -50,8 +80,8 @@ export class ExtentReader {
         const fd = this.fd(src.path, src.size);
         let done = 0;
         while (done < length) {
-          const n = readSync(fd, buf, bufOffset + done, length - done, src.offset + skip + done);
-          if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${src.path} is shorter than planned`, { value: src.path });
+          const n = readInput(fd, src.path, buf, bufOffset + done, length - done, src.offset + skip + done);
+          if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(src.path)} is shorter than planned`, { value: shown(src.path) });
           done += n;
         }
         return;

@@ -8,7 +8,7 @@ export interface FsContext {
   name: string;
   /** Spec path of the partition, for errors: `partitions[1]`. */
   specPath: string;
-  /** Seed every id derives from (DESIGN.md §4). */
+  /** Seed every id derives from (docs/ARCHITECTURE.md §4). */
   seed: string;
   /** sourceDateEpoch; filesystem-level times are the epoch, or 0 when none. */
   epoch: number | undefined;
@@ -41,7 +41,7 @@ export interface PlannedFilesystem {
 }
 
 /**
- * A filesystem writer: a pure layout planner (DESIGN.md §2). It decides every block, builds
+ * A filesystem writer: a pure layout planner (docs/ARCHITECTURE.md §2.1). It decides every block, builds
  * metadata buffers and references file data without copying it. It must fail before any output
  * exists (a DiskwrightError naming ctx.specPath) when the tree does not fit a fixed size.
  */

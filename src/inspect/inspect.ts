@@ -20,7 +20,8 @@ export interface InspectResult extends FoundTable {
 export function inspectImage(src: ImageSource, opts: { hash?: boolean } = {}): InspectResult {
   const t = readTable(src);
   const partitions = t.partitions.map((p) => {
-    const sub = subSource(src, p.offset, p.size);
+    // A partition entry may claim more than the image holds (a problem readTable lists): probe and hash what is there.
+    const sub = subSource(src, p.offset, Math.max(0, Math.min(p.size, src.size - p.offset)));
     const out: FoundPartition & { filesystem: FoundFilesystem; sha256?: string } = { ...p, filesystem: probeFilesystem(sub) };
     if (opts.hash) out.sha256 = hashSource(sub);
     return out;

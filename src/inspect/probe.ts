@@ -17,7 +17,7 @@ const text = (b: Uint8Array, o: number, n: number): string => Buffer.from(b.suba
 export function probeFilesystem(src: ImageSource): FoundFilesystem {
   // ext2/3/4: superblock at byte 1024, s_magic 0xEF53 at 0x38 (kernel ext4 docs, "Super Block").
   const sb = src.read(1024, 1024);
-  if (sb.length >= 0x100 && le16(sb, 0x38) === 0xef53) {
+  if (sb.length >= 0x154 && le16(sb, 0x38) === 0xef53) {
     const compat = le32(sb, 0x5c), incompat = le32(sb, 0x60), roCompat = le32(sb, 0x64);
     const blockSize = 1024 << le32(sb, 0x18);
     const blocks = le32(sb, 0x4) + (incompat & 0x80 ? le32(sb, 0x150) * 2 ** 32 : 0);

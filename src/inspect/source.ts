@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { DiskwrightError } from '../errors.js';
 
 /** Random access to an image's bytes (a raw file, or a container reader presenting the disk). */
 export interface ImageSource {
@@ -7,10 +8,27 @@ export interface ImageSource {
   close(): void;
 }
 
-/** A raw image file. */
+/** The smallest file `inspect` and `diff` read: one 512-byte sector (an MBR, or a FAT boot sector). */
+export const MIN_IMAGE_BYTES = 512;
+
+/**
+ * A raw image file. A file that cannot be opened, is not a regular file or is smaller than one
+ * sector is a DiskwrightError naming it (one line from the CLI, exit 1).
+ */
 export function openRawImage(path: string): ImageSource {
-  const fd = openSync(path, 'r');
-  const size = fstatSync(fd).size;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new DiskwrightError('E_INPUT_READ', `cannot open ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { value: path });
+  }
+  const st = fstatSync(fd);
+  const size = st.size;
+  if (!st.isFile() || size < MIN_IMAGE_BYTES) {
+    closeSync(fd);
+    const what = st.isFile() ? `${size} bytes, smaller than one ${MIN_IMAGE_BYTES}-byte sector` : 'not a regular file';
+    throw new DiskwrightError('E_NOT_AN_IMAGE', `${path} is not a disk image: ${what}`, { value: path });
+  }
   return {
     size,
     read(offset, length) {
@@ -31,7 +49,7 @@ export function openRawImage(path: string): ImageSource {
 export function subSource(src: ImageSource, offset: number, size: number): ImageSource {
   return {
     size,
-    read(o, l) { return src.read(offset + o, Math.max(0, Math.min(l, size - o))); },
+    read(o, l) { return o >= size ? new Uint8Array(0) : src.read(offset + o, Math.max(0, Math.min(l, size - o))); },
     close() {},
   };
 }

@@ -20,8 +20,13 @@ export function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key;
 }
 
-export function checkString(value: unknown, path: string, opts: { nonEmpty?: boolean; max?: number } = {}): string {
+/**
+ * A string value. NUL bytes are refused unless `allowNul` (file contents, xattr values): names,
+ * paths, labels and link targets are C strings on disk, where a NUL silently cuts them.
+ */
+export function checkString(value: unknown, path: string, opts: { nonEmpty?: boolean; max?: number; allowNul?: boolean } = {}): string {
   if (typeof value !== 'string') throw new DiskwrightError('E_TYPE', `expected a string, got ${show(value)}`, { path, value });
+  if (!opts.allowNul && value.includes('\0')) throw new DiskwrightError('E_NUL', `${show(value)} contains a NUL byte, which no name, path or label can hold`, { path, value });
   if (opts.nonEmpty && value === '') throw new DiskwrightError('E_TYPE', 'must not be empty', { path, value });
   if (opts.max !== undefined && value.length > opts.max) throw new DiskwrightError('E_TOO_LONG', `${show(value)} is longer than ${opts.max} characters`, { path, value });
   return value;

@@ -90,3 +90,59 @@ export function expandPreset(spec: ImageSpec): ImageSpec {
   }
   return out;
 }
+
+/** Which user key each partition a layout expands to comes from (`bios`: the fixed BIOS boot partition). */
+const ROLES: Readonly<Record<LayoutName, readonly ('root' | 'boot' | 'bios')[]>> = {
+  legacy: ['root'], 'legacy+gpt': ['bios', 'root'], efi: ['boot', 'root'], hybrid: ['boot', 'bios', 'root'], none: ['root'],
+};
+const EXPANDED_PATH = /partitions\[(\d+)\]((?:\.[A-Za-z0-9_]+|\[\d+\])*)/g;
+
+/**
+ * The user's key for a path of the spec a layout expands to: `partitions[1].contents[0].source` is
+ * `root.contents[0].source`, the ESP's size and place are `bootSize`, root's `extraSpace` is
+ * `additionalSpace` when that is where it came from, the BIOS boot partition (which has no key) is
+ * `layout`. Other paths are returned as they are. With `inText`, every such path in a message is
+ * mapped, and a whole partition is named by its key (`root`, `boot`).
+ *
+ * @example
+ * presetPath({ layout: 'efi', additionalSpace: '1x' }, 'partitions[1].extraSpace'); // 'additionalSpace'
+ */
+export function presetPath(spec: ImageSpec, path: string, opts: { inText?: boolean } = {}): string {
+  const roles = typeof spec.layout === 'string' ? ROLES[spec.layout] : undefined;
+  if (!roles) return path;
+  return path.replace(EXPANDED_PATH, (whole, index: string, rest: string) => {
+    const role = roles[Number(index)];
+    if (role === undefined) return whole;
+    if (role === 'bios') return 'layout';
+    const given = ((role === 'root' ? spec.root : spec.boot) ?? {}) as Record<string, unknown>;
+    const key = /^\.([A-Za-z0-9_]+)/.exec(rest)?.[1];
+    switch (key) {
+      // The partition as a whole: named as `boot`/`root` in a message; as the key that places it
+      // for an error's own path (the ESP ends at bootSize, root fills the disk).
+      case undefined: return opts.inText ? role : role === 'boot' ? 'bootSize' : spec.size !== undefined ? 'size' : role;
+      case 'size': return role === 'boot' ? 'bootSize' : 'root.size';
+      case 'parted': case 'offset': return spec.layout === 'efi' || spec.layout === 'hybrid' ? 'bootSize' : 'layout';
+      case 'extraSpace': return given.extraSpace === undefined && spec.additionalSpace !== undefined ? 'additionalSpace' : `${role}${rest}`;
+      case 'fsUuid': return given.fsUuid === undefined && given.uuid !== undefined ? `${role}.uuid` : `${role}${rest}`;
+      case 'fat': {
+        // An ESP of 64 MiB or more is FAT32 because of its bootSize, unless boot.fat.fatSize says otherwise.
+        const fat = (given.fat ?? {}) as Record<string, unknown>;
+        return rest.startsWith('.fat.fatSize') && fat.fatSize === undefined ? 'bootSize' : `${role}${rest}`;
+      }
+      default: return `${role}${rest}`;
+    }
+  });
+}
+
+/**
+ * An error of a spec with `layout:`, its path (and any expanded path in its message) mapped back to
+ * the user's keys with presetPath. Anything else is returned unchanged.
+ */
+export function presetError(input: unknown, e: unknown): unknown {
+  if (!(e instanceof DiskwrightError) || typeof input !== 'object' || input === null || Array.isArray(input)) return e;
+  const spec = input as ImageSpec;
+  if (spec.layout === undefined || e.path === undefined || !/^partitions\[\d+\]/.test(e.path)) return e;
+  const path = presetPath(spec, e.path);
+  const body = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+  return new DiskwrightError(e.code, presetPath(spec, body, { inText: true }), { path, value: e.value, cause: e });
+}

@@ -1,5 +1,5 @@
 /**
- * The spec contract (DESIGN.md §3): one object for YAML, JSON and the TypeScript API.
+ * The spec contract (docs/ARCHITECTURE.md §3): one object for YAML, JSON and the TypeScript API.
  * `ImageSpec` is what users write; `ResolvedSpec` is what validation produces (sizes in bytes,
  * presets expanded, defaults filled in).
  */
@@ -29,7 +29,16 @@ export interface ContentEntry {
   group?: string | number;
   /** Applied to every node copied from `source`/`tar` (the default keeps root:root and source modes). */
   recursiveOwner?: boolean;
-  xattrs?: Record<string, string>;
+  /**
+   * An object sets these xattrs on the entry's node. `false`: copy no host xattrs from a
+   * `source`/`closureInfo` tree (they are copied by default, ext4 only; FAT has none).
+   */
+  xattrs?: Record<string, string> | boolean;
+  /**
+   * Owners of the nodes a `source`/`closureInfo` entry copies: `root` (default, 0:0) or `host`
+   * (the host's numeric uid/gid, as mke2fs -d and tar keep them). `user`/`group` still override.
+   */
+  owners?: 'root' | 'host';
   mtime?: number;
   /** Allow this entry to replace a node an earlier entry created. */
   replace?: boolean;

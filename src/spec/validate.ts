@@ -6,12 +6,12 @@ import { PARTITION_TYPES, GPT_ATTRIBUTE_BITS } from '../table/types.js';
 import { deriveBytes, deriveUuid, isUuid, DEFAULT_SEED } from '../util/ids.js';
 import { parseSize } from '../util/size.js';
 import { checkArray, checkBool, checkEnum, checkInt, checkObject, checkString, join } from './check.js';
-import { expandPreset, PRESET_KEYS } from './presets.js';
+import { expandPreset, presetError, PRESET_KEYS } from './presets.js';
 import type { ContentEntry, ImageSpec, PartitionFlag, ResolvedPartition, ResolvedSpec } from './types.js';
 
 const TOP_KEYS = ['name', 'seed', 'sourceDateEpoch', 'format', 'compression', 'compressionLevel', 'clusterSize', 'size', 'table', 'sectorSize', 'alignment', 'diskUuid', 'mbrId', 'gptLocation', 'gptEntries', 'partitions', 'raw', 'baseDir', ...PRESET_KEYS] as const;
 const PART_KEYS = ['name', 'type', 'size', 'offset', 'flags', 'uuid', 'filesystem', 'label', 'fsUuid', 'extraSpace', 'contents', 'image', 'ext4', 'fat'] as const;
-const CONTENT_KEYS = ['target', 'source', 'text', 'directory', 'symlink', 'device', 'major', 'minor', 'tar', 'closureInfo', 'mode', 'user', 'group', 'recursiveOwner', 'xattrs', 'mtime', 'replace', 'attributes'] as const;
+const CONTENT_KEYS = ['target', 'source', 'text', 'directory', 'symlink', 'device', 'major', 'minor', 'tar', 'closureInfo', 'mode', 'user', 'group', 'recursiveOwner', 'owners', 'xattrs', 'mtime', 'replace', 'attributes'] as const;
 const CONTENT_KINDS = ['source', 'text', 'directory', 'symlink', 'device', 'tar', 'closureInfo'] as const;
 const FORMATS = ['raw', 'qcow2', 'qcow2-compressed', 'vhd', 'vpc', 'vhd-fixed', 'vdi', 'vmdk'] as const;
 const COMPRESSIONS = ['none', 'zstd', 'xz', 'gzip', 'bzip2'] as const;
@@ -40,6 +40,15 @@ export interface ResolveOptions {
  * const spec = resolveSpec({ table: 'gpt', partitions: [{ name: 'data', size: '16MiB' }] }, { baseDir: process.cwd() });
  */
 export function resolveSpec(input: unknown, opts: ResolveOptions): ResolvedSpec {
+  try {
+    return resolveChecked(input, opts);
+  } catch (e) {
+    // With `layout:`, errors name the user's keys (root.contents[0].source, bootSize), not the expansion's.
+    throw presetError(input, e);
+  }
+}
+
+function resolveChecked(input: unknown, opts: ResolveOptions): ResolvedSpec {
   const top = checkObject(input, '', TOP_KEYS);
   let spec = top as ImageSpec;
   if (spec.layout !== undefined) spec = expandPreset(spec);
@@ -268,7 +277,7 @@ function checkContent(value: unknown, path: string, ctx: PartCtx): ContentEntry 
       if (ctx.checkFiles && !existsSync(full)) throw new DiskwrightError('E_SOURCE', `${k} ${show(s)} does not exist (looked at ${full})`, { path: join(path, k), value: s });
     }
   }
-  if (c.text !== undefined) checkString(c.text, join(path, 'text'));
+  if (c.text !== undefined) checkString(c.text, join(path, 'text'), { allowNul: true });
   if (c.directory !== undefined) checkBool(c.directory, join(path, 'directory'));
   if (c.symlink !== undefined) checkString(c.symlink, join(path, 'symlink'), { nonEmpty: true });
   if (c.device !== undefined) checkEnum(c.device, join(path, 'device'), ['char', 'block', 'fifo', 'socket']);
@@ -291,11 +300,17 @@ function checkContent(value: unknown, path: string, ctx: PartCtx): ContentEntry 
   if (c.recursiveOwner !== undefined) checkBool(c.recursiveOwner, join(path, 'recursiveOwner'));
   if (c.replace !== undefined) checkBool(c.replace, join(path, 'replace'));
   if (c.mtime !== undefined) checkInt(c.mtime, join(path, 'mtime'), -(2 ** 34), 2 ** 34);
-  if (c.xattrs !== undefined) {
+  if (c.owners !== undefined) {
+    checkEnum(c.owners, join(path, 'owners'), ['root', 'host']);
+    if (kind !== 'source' && kind !== 'closureInfo') throw new DiskwrightError('E_OWNER', `owners applies to source and closureInfo entries (a ${kind} entry takes user and group)`, { path: join(path, 'owners'), value: c.owners });
+  }
+  if (typeof c.xattrs === 'boolean') {
+    if (kind !== 'source' && kind !== 'closureInfo') throw new DiskwrightError('E_XATTR', `xattrs: ${c.xattrs} applies to source and closureInfo entries (host xattrs); give a ${kind} entry an object of names and values`, { path: join(path, 'xattrs'), value: c.xattrs });
+  } else if (c.xattrs !== undefined) {
     const x = checkObject(c.xattrs, join(path, 'xattrs'), Object.keys(c.xattrs as object));
     for (const [k, v] of Object.entries(x)) {
-      if (!XATTR_NS.some((ns) => k.startsWith(ns)) || k.length > 255) throw new DiskwrightError('E_XATTR', `xattr name ${show(k)} must start with user., trusted., security. or be system.posix_acl_access/default`, { path: `${join(path, 'xattrs')}.${k}`, value: k });
-      checkString(v, `${join(path, 'xattrs')}.${k}`);
+      if (!XATTR_NS.some((ns) => k.startsWith(ns)) || k.length > 255 || k.includes('\0')) throw new DiskwrightError('E_XATTR', `xattr name ${show(k)} must have no NUL byte and start with user., trusted., security. or be system.posix_acl_access/default`, { path: `${join(path, 'xattrs')}.${k}`, value: k });
+      checkString(v, `${join(path, 'xattrs')}.${k}`, { allowNul: true });
     }
   }
   if (c.attributes !== undefined) checkArray(c.attributes, join(path, 'attributes')).forEach((a, i) => checkEnum(a, `${join(path, 'attributes')}[${i}]`, ['readonly', 'hidden', 'system']));

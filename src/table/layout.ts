@@ -24,7 +24,7 @@ const hex = (n: number): string => '0x' + n.toString(16);
 interface Reserved { from: number; to: number; what: string; fix: string }
 
 /**
- * Place every partition (DESIGN.md §3): explicit offsets, parted positions for the NixOS presets,
+ * Place every partition (docs/ARCHITECTURE.md §2.1, §3): explicit offsets, parted positions for the NixOS presets,
  * or the next `alignment` boundary; sizes are fixed, the filesystem's exact `auto` size, or `fill`
  * (to the end of the disk). Then check everything a table and a disk can hold, before any byte is
  * written: overlaps, past the end, MBR 32-bit limits, raw blobs over tables or partitions.
@@ -114,10 +114,19 @@ export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, nu
     const usesPartedEnd = spec.partitions.some((p) => p.parted?.end.startsWith('-'));
     // parted's "-1" ends about 1 MB before the end of the disk: leave that room, as NixOS sizing does.
     diskSize = virtualSize(alignUp(end + trailing, A) + (usesPartedEnd ? 1 << 20 : 0));
+    // Grow the disk while that grows the partitions that are short (those ending relative to the
+    // disk end); a short partition of fixed size (a bootSize) never grows: checkLayout names it.
+    let short: Placement[] = [];
     for (;;) {
       placements = placeAll(diskSize);
-      if (placements.every((q) => q.size >= (autoSizes.get(q.part.index) ?? 0))) break;
-      diskSize = virtualSize(diskSize + A);
+      const nowShort = placements.filter((q) => q.size < (autoSizes.get(q.part.index) ?? 0));
+      if (nowShort.length === 0) break;
+      const grew = nowShort.some((q) => q.size > (short.find((o) => o.part === q.part)?.size ?? -1));
+      if (!grew) break;
+      short = nowShort;
+      // Jump by the largest shortfall (aligned) rather than one alignment step at a time.
+      const gap = Math.max(...nowShort.map((q) => autoSizes.get(q.part.index)! - q.size));
+      diskSize = virtualSize(diskSize + alignUp(gap, A));
     }
   }
   const totalSectors = diskSize / S;

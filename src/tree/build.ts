@@ -1,11 +1,12 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { DiskwrightError, show } from '../errors.js';
 import type { ContentEntry } from '../spec/types.js';
 import { clampTime, nodeFromHost, type WalkOptions } from './dirwalk.js';
+import { xattrModule, type HostXattrContext } from './hostxattr.js';
 import { findChild, newDir, walkTree, type Timestamp, type Tree, type TreeNode } from './model.js';
 import { parseIdDatabase } from './passwd.js';
-import { openTar } from './tarinput.js';
+import { openTar, type TarInputs } from './tarinput.js';
 
 export interface BuildTreeOptions {
   /** Directory relative source paths are resolved against. */
@@ -14,6 +15,15 @@ export interface BuildTreeOptions {
   epoch: number | undefined;
   /** Spec path of the contents list, e.g. `partitions[1].contents`. */
   specPath: string;
+  /** Compressed `tar:` inputs, decompressed by prepareTarInputs (buildImage/planImage do it). */
+  tars?: TarInputs;
+  /**
+   * Read host xattrs of `source`/`closureInfo` entries (default true; entries opt out with
+   * `xattrs: false`). False for a filesystem that cannot store them (FAT).
+   */
+  xattrs?: boolean;
+  /** Things the build goes on without (xattr module missing, xattrs skipped): one line each. */
+  onWarning?: (message: string) => void;
 }
 
 interface PendingOwner {
@@ -34,6 +44,7 @@ export function parseMode(value: unknown, path: string): number {
 /** Split an absolute target into its components; `/` gives []. */
 export function targetParts(target: string, path: string): Buffer[] {
   if (!target.startsWith('/')) throw new DiskwrightError('E_TARGET', `target ${show(target)} must be an absolute path inside the filesystem (start with /)`, { path, value: target });
+  if (target.includes('\0')) throw new DiskwrightError('E_NUL', `target ${show(target)} contains a NUL byte, which no file name can hold`, { path, value: target });
   const parts = target.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) throw new DiskwrightError('E_TARGET', `target ${show(target)} must not contain ".."`, { path, value: target });
   for (const p of parts) {
@@ -43,7 +54,7 @@ export function targetParts(target: string, path: string): Buffer[] {
 }
 
 /**
- * Build the Tree for one filesystem from its `contents` list (DESIGN.md §3). Directories are merged;
+ * Build the Tree for one filesystem from its `contents` list (docs/ARCHITECTURE.md §3). Directories are merged;
  * any other collision is an error unless the later entry says `replace: true`; the same target
  * named twice is always an error (as in make-disk-image). User and group names are resolved through
  * the tree's own etc/passwd and etc/group once every entry is in.
@@ -59,12 +70,24 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
   const explicitTargets = new Map<string, string>();
   let linkCounter = 0;
   const links = new Map<string, number>();
-  const walkOpts = (specPath: string): WalkOptions => ({ epoch: opts.epoch, specPath, links, nextLinkKey: () => ++linkCounter });
+  const warned = new Set<string>();
+  const warn = (m: string): void => { if (!warned.has(m)) { warned.add(m); opts.onWarning?.(m); } };
+  const unreadable: Buffer[] = [];
+  const walkOpts = (specPath: string, entry: ContentEntry): WalkOptions => {
+    const w: WalkOptions = { epoch: opts.epoch, specPath, links, nextLinkKey: () => ++linkCounter };
+    if (entry.owners === 'host') w.owners = 'host';
+    if (opts.xattrs !== false && entry.xattrs !== false && (entry.source !== undefined || entry.closureInfo !== undefined)) {
+      const m = xattrModule();
+      if (m.api) w.xattrs = { api: m.api, ctx: { warn, specPath, unreadable } satisfies HostXattrContext };
+      else warn(m.error!);
+    }
+    return w;
+  };
 
   entries.forEach((entry, i) => {
     const path = `${opts.specPath}[${i}]`;
     if (entry.closureInfo !== undefined) {
-      addClosureInfo(root, entry, path, opts, walkOpts(path), epochTime);
+      addClosureInfo(root, entry, path, opts, walkOpts(path, entry), epochTime);
       return;
     }
     const target = entry.target ?? '/';
@@ -78,12 +101,12 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
 
     if (entry.tar !== undefined) {
       const parent = ensureDir(root, parts, path, epochTime);
-      openTar(resolveSource(entry.tar, opts.baseDir, `${path}.tar`), `${path}.tar`, parent, opts.epoch, () => ++linkCounter, (p, n) => mergeInto(p, n, entry.replace === true, `${path}.tar`));
+      openTar(resolveSource(entry.tar, opts.baseDir, `${path}.tar`), `${path}.tar`, parent, opts.epoch, () => ++linkCounter, (p, n) => mergeInto(p, n, entry.replace === true, `${path}.tar`), opts.tars);
       applyMeta(parent === root && parts.length === 0 ? root : parent, entry, path, owners, opts.epoch, false);
       return;
     }
 
-    const node = makeNode(entry, parts, path, opts, walkOpts(path), epochTime);
+    const node = makeNode(entry, parts, path, opts, walkOpts(path, entry), epochTime);
     if (parts.length === 0) {
       if (node.kind !== 'dir') throw new DiskwrightError('E_TARGET', 'only a directory can be the root "/"', { path: `${path}.target`, value: target });
       mergeDir(root, node, entry.replace === true, path);
@@ -95,22 +118,39 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
     applyMeta(placed, entry, path, owners, opts.epoch, true);
   });
 
+  if (unreadable.length) {
+    warn(`${opts.specPath}: the xattrs of ${unreadable.length} file(s) whose names are not UTF-8 were not read (first: ${unreadable[0]!.toString()})`);
+  }
   resolveOwners(root, owners);
   numberLinks({ root });
+  checkNames({ root }, opts.specPath);
   return { root };
 }
 
 function resolveSource(p: string, baseDir: string, path: string): string {
+  if (p.includes('\0')) throw new DiskwrightError('E_NUL', `${show(p)} contains a NUL byte, which no path can hold`, { path, value: p });
   const full = isAbsolute(p) ? p : resolve(baseDir, p);
   if (!existsSync(full)) throw new DiskwrightError('E_SOURCE', `source ${show(p)} does not exist (looked at ${full})`, { path, value: p });
   return full;
+}
+
+/**
+ * A symlink named as the source itself is followed (Nix's `./result`), as `cp -H` and `tar -h` do
+ * with their arguments; links inside the tree it names stay links.
+ */
+function followSource(full: string, path: string): string {
+  try {
+    return lstatSync(full).isSymbolicLink() ? realpathSync(full) : full;
+  } catch (e) {
+    throw new DiskwrightError('E_SOURCE', `cannot resolve source symlink ${full}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path, value: full });
+  }
 }
 
 function makeNode(entry: ContentEntry, parts: Buffer[], path: string, opts: BuildTreeOptions, walk: WalkOptions, time: Timestamp): TreeNode {
   const name = parts.length ? parts[parts.length - 1]! : Buffer.alloc(0);
   const base = { name, uid: 0, gid: 0, mtime: time, atime: time, ctime: time, xattrs: [], size: 0 };
   if (entry.source !== undefined) {
-    const full = resolveSource(entry.source, opts.baseDir, `${path}.source`);
+    const full = followSource(resolveSource(entry.source, opts.baseDir, `${path}.source`), `${path}.source`);
     const node = nodeFromHost(Buffer.from(full), name, walk);
     return node;
   }
@@ -119,6 +159,7 @@ function makeNode(entry: ContentEntry, parts: Buffer[], path: string, opts: Buil
     return { ...base, kind: 'file', mode: 0o644, size: data.length, content: { kind: 'bytes', data } };
   }
   if (entry.symlink !== undefined) {
+    if (entry.symlink.includes('\0')) throw new DiskwrightError('E_NUL', `symlink target ${show(entry.symlink)} contains a NUL byte, which no link can hold`, { path: `${path}.symlink`, value: entry.symlink });
     const t = Buffer.from(entry.symlink);
     return { ...base, kind: 'symlink', mode: 0o777, symlinkTarget: t, size: t.length };
   }
@@ -173,7 +214,7 @@ function mergeInto(parent: TreeNode, node: TreeNode, replace: boolean, path: str
 
 /** Merge directory `src` into `dst`: metadata from src, children merged. */
 function mergeDir(dst: TreeNode, src: TreeNode, replace: boolean, path: string): void {
-  dst.mode = src.mode; dst.mtime = src.mtime; dst.atime = src.atime; dst.ctime = src.ctime;
+  dst.mode = src.mode; dst.uid = src.uid; dst.gid = src.gid; dst.mtime = src.mtime; dst.atime = src.atime; dst.ctime = src.ctime;
   if (src.xattrs.length) dst.xattrs = src.xattrs;
   for (const c of src.children ?? []) mergeInto(dst, c, replace, path);
 }
@@ -184,8 +225,9 @@ function applyMeta(node: TreeNode, entry: ContentEntry, path: string, owners: Ma
     const t = clampTime(entry.mtime, 0, epoch);
     node.mtime = t; node.atime = t; node.ctime = t;
   }
-  if (entry.xattrs) {
-    node.xattrs = Object.keys(entry.xattrs).sort().map((name) => ({ name, value: Buffer.from(entry.xattrs![name]!, 'utf8') }));
+  if (typeof entry.xattrs === 'object') {
+    const x = entry.xattrs;
+    node.xattrs = Object.keys(x).sort().map((name) => ({ name, value: Buffer.from(x[name]!, 'utf8') }));
   }
   if (entry.attributes) {
     node.fat = { readonly: entry.attributes.includes('readonly'), hidden: entry.attributes.includes('hidden'), system: entry.attributes.includes('system') };
@@ -210,8 +252,26 @@ function readTreeFile(root: TreeNode, parts: string[]): string | undefined {
     cur = idx >= 0 ? cur.children[idx] : undefined;
   }
   if (!cur || cur.kind !== 'file' || !cur.content) return undefined;
-  if (cur.content.kind === 'bytes') return Buffer.from(cur.content.data).toString('utf8');
-  return readFileSync(cur.content.path).toString('utf8');
+  const c = cur.content;
+  if (c.kind === 'bytes') return Buffer.from(c.data).toString('utf8');
+  // A range of the input file: a tar member is a range of its archive.
+  if (c.size > 64 << 20) throw new DiskwrightError('E_OWNER', `/${parts.join('/')} in the image has ${c.size} bytes, too many to look names up in`, { value: `/${parts.join('/')}` });
+  const buf = Buffer.alloc(c.size);
+  let fd: number | undefined;
+  try {
+    fd = openSync(c.path, 'r');
+    let done = 0;
+    while (done < c.size) {
+      const n = readSync(fd, buf, done, c.size - done, c.offset + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done).toString('utf8');
+  } catch (e) {
+    throw new DiskwrightError('E_INPUT_READ', `cannot read ${c.path.toString()} (the image's /${parts.join('/')}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { value: c.path.toString() });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function resolveOwners(root: TreeNode, owners: Map<TreeNode, PendingOwner>): void {
@@ -240,6 +300,22 @@ function resolveOwners(root: TreeNode, owners: Map<TreeNode, PendingOwner>): voi
   }
 }
 
+/**
+ * Every name a filesystem stores is 1..255 bytes without NUL or "/" (and not "." or ".."); every
+ * symlink target is free of NUL. Inputs are checked where they come in; this is the last guard,
+ * for trees put together by other means.
+ */
+function checkNames(tree: Tree, specPath: string): void {
+  walkTree(tree, (n, p, parent) => {
+    if (parent === undefined) return;
+    const bad = n.name.length === 0 || n.name.length > 255 || n.name.includes(0) || n.name.includes(0x2f) || n.name.equals(DOT) || n.name.equals(DOTDOT);
+    if (bad) throw new DiskwrightError('E_NAME', `${show(p.toString())}: ${show(n.name.toString())} is not a file name (1 to 255 bytes, no NUL or "/", not "." or "..")`, { path: specPath, value: p.toString() });
+    if (n.symlinkTarget?.includes(0)) throw new DiskwrightError('E_NUL', `${show(p.toString())}: symlink target contains a NUL byte`, { path: specPath, value: p.toString() });
+  });
+}
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+
 /** Renumber hard-link groups 1.. in tree order; drop groups with a single member in this tree. */
 function numberLinks(tree: Tree): void {
   const count = new Map<number, number>();
@@ -259,12 +335,32 @@ function numberLinks(tree: Tree): void {
  * same path in the image and the registration goes to /nix-path-registration, as make-ext4-fs.nix
  * and make-disk-image.nix arrange it.
  */
+const STORE_DIR = '/nix/store';
+/** A Nix store path: the store directory, then one `<32-char hash>-<name>` component (Nix's name characters). */
+const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+\-._?=]+$/;
+
 function addClosureInfo(root: TreeNode, entry: ContentEntry, path: string, opts: BuildTreeOptions, walk: WalkOptions, time: Timestamp): void {
   const dir = resolveSource(entry.closureInfo!, opts.baseDir, `${path}.closureInfo`);
   if (!statSync(dir).isDirectory() || !existsSync(`${dir}/store-paths`)) {
     throw new DiskwrightError('E_SOURCE', `closureInfo ${show(entry.closureInfo)} is not a closure-info directory (no store-paths file)`, { path: `${path}.closureInfo`, value: entry.closureInfo });
   }
-  const storePaths = readFileSync(`${dir}/store-paths`, 'utf8').split('\n').filter((l) => l.trim() !== '').sort();
+  let text: string;
+  try {
+    text = readFileSync(`${dir}/store-paths`, 'utf8');
+  } catch (e) {
+    throw new DiskwrightError('E_SOURCE', `cannot read ${dir}/store-paths: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: `${path}.closureInfo`, value: entry.closureInfo });
+  }
+  // Each line is copied from the host to the same path in the image: only store paths may be
+  // named (one component below the store directory), never `/` or `/etc/shadow`.
+  const storePaths: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    if (!STORE_PATH.test(line)) {
+      throw new DiskwrightError('E_CLOSURE', `${dir}/store-paths line ${i + 1}: ${show(line)} is not a store path (${STORE_DIR}/<hash>-<name>)`, { path: `${path}.closureInfo`, value: line });
+    }
+    storePaths.push(line);
+  });
+  storePaths.sort();
   for (const sp of storePaths) {
     const parts = targetParts(sp, `${path}.closureInfo`);
     const parent = ensureDir(root, parts.slice(0, -1), path, time);

@@ -1,16 +1,21 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { DiskwrightError } from '../errors.js';
+import { readHostXattrs, type HostXattrContext, type xattrModule } from './hostxattr.js';
 import { compareNames, type NodeKind, type Timestamp, type TreeNode } from './model.js';
 
 /** Options applied while reading a host tree. */
 export interface WalkOptions {
-  /** Clamp every time to this (DESIGN.md §4). */
+  /** Clamp every time to this (docs/ARCHITECTURE.md §4). */
   epoch: number | undefined;
   /** Spec path for errors. */
   specPath: string;
   /** Hard-link identity across the whole filesystem being built: "dev:ino" -> group key. */
   links: Map<string, number>;
   nextLinkKey: () => number;
+  /** `host`: the source's numeric uid/gid (as mke2fs -d and tar keep them); default root:root. */
+  owners?: 'root' | 'host';
+  /** Copy the source's xattrs with this module (absent: none are read). */
+  xattrs?: { api: NonNullable<ReturnType<typeof xattrModule>['api']>; ctx: HostXattrContext };
 }
 
 export function clampTime(sec: number, nsec: number, epoch: number | undefined): Timestamp {
@@ -44,8 +49,11 @@ export function devMinor(dev: bigint): number {
 
 /**
  * Build a node (and for a directory, its whole subtree) from a host path with lstat. Owners are
- * root:root (owners come from the spec, never from the builder's uid); modes and times come from
- * the source. Children are sorted byte-wise, so the result never depends on readdir order.
+ * root:root unless `owners: 'host'` (never the builder's uid by accident); modes (with setuid,
+ * setgid and sticky bits) and xattrs come from the source. Times: only the mtime is an input; the
+ * host's atime and ctime change when the tree is read or its metadata touched, so atime, ctime
+ * (and the crtime written from it) are the mtime (docs/ARCHITECTURE.md §4). Children are sorted byte-wise, so
+ * the result never depends on readdir order.
  */
 export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
   let st: BigIntStats;
@@ -55,14 +63,14 @@ export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions):
     throw new DiskwrightError('E_SOURCE', `cannot read source ${hostPath.toString()}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: opts.specPath, value: hostPath.toString() });
   }
   const kind = kindOf(st);
+  const mtime = statTime(st.mtimeNs, opts.epoch);
+  const host = opts.owners === 'host';
   const node: TreeNode = {
     name, kind,
     mode: Number(st.mode) & 0o7777,
-    uid: 0, gid: 0,
-    mtime: statTime(st.mtimeNs, opts.epoch),
-    atime: statTime(st.atimeNs, opts.epoch),
-    ctime: statTime(st.ctimeNs, opts.epoch),
-    xattrs: [],
+    uid: host ? Number(st.uid) : 0, gid: host ? Number(st.gid) : 0,
+    mtime, atime: mtime, ctime: mtime,
+    xattrs: opts.xattrs ? readHostXattrs(opts.xattrs.api, hostPath, kind === 'dir', opts.xattrs.ctx) : [],
     size: 0,
   };
   switch (kind) {

@@ -1,5 +1,5 @@
 /**
- * The Tree (DESIGN.md §2): an in-memory model of the hierarchy that goes into one filesystem.
+ * The Tree (docs/ARCHITECTURE.md §2.1): an in-memory model of the hierarchy that goes into one filesystem.
  * Names are raw bytes (Linux names need not be UTF-8); children are sorted byte-wise. No file data
  * is read while building a tree; regular files point at where their bytes come from.
  */

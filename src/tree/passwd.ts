@@ -1,6 +1,6 @@
 /**
- * User and group names resolved through the image's own /etc/passwd and /etc/group (DESIGN.md §1
- * metadata): the builder's host databases are never consulted.
+ * User and group names resolved through the image's own /etc/passwd and /etc/group
+ * (docs/ARCHITECTURE.md §1 inputs, §4 owners): the builder's host databases are never consulted.
  */
 export function parseIdDatabase(text: string): Map<string, number> {
   const out = new Map<string, number>();

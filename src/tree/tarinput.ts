@@ -1,117 +1,227 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { DiskwrightError } from '../errors.js';
+import { isAbsolute, join, resolve } from 'node:path';
+import { DiskwrightError, show } from '../errors.js';
+import type { StreamCodec } from '../container/decompress.js';
+import type { ContentEntry } from '../spec/types.js';
 import { clampTime } from './dirwalk.js';
 import { findChild, newDir, type Timestamp, type TreeNode } from './model.js';
 import { readTar, type TarMember } from './tar.js';
 
-/**
- * Decompressors for tar inputs other than gzip (zstd, xz, bzip2) are registered by the codec module,
- * so the tree layer does not depend on codec packages.
- */
-export type StreamDecompressor = (input: string, output: string) => void;
-export const tarDecompressors: Map<string, StreamDecompressor> = new Map();
+/** Temporary directories of this process (decompressed tar inputs): removed at exit, whatever the exit. */
+const live = new Set<string>();
+function removeLive(): void {
+  for (const d of live) rmSync(d, { recursive: true, force: true });
+  live.clear();
+}
+process.once('exit', removeLive);
 
-const temps: string[] = [];
-process.once('exit', () => { for (const t of temps) rmSync(t, { recursive: true, force: true }); });
+function sniff(path: string, specPath: string): StreamCodec | 'tar' {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    if (!statSync(path).isFile()) throw new DiskwrightError('E_TAR', `tar archive ${path} is not a regular file`, { path: specPath, value: path });
+    const b = Buffer.alloc(6);
+    readSync(fd, b, 0, 6, 0);
+    if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+    if (b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+    if (b[0] === 0xfd && b.subarray(1, 6).toString('latin1') === '7zXZ\0') return 'xz';
+    if (b.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
+    return 'tar';
+  } catch (e) {
+    if (e instanceof DiskwrightError) throw e;
+    throw new DiskwrightError('E_SOURCE', `cannot read tar archive ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: specPath, value: path });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
-function sniff(path: string): 'tar' | 'gzip' | 'zstd' | 'xz' | 'bzip2' {
-  const fd = openSync(path, 'r');
-  const b = Buffer.alloc(6);
-  readSync(fd, b, 0, 6, 0);
-  closeSync(fd);
-  if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-  if (b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-  if (b[0] === 0xfd && b.subarray(1, 6).toString('latin1') === '7zXZ\0') return 'xz';
-  if (b.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
-  return 'tar';
+/** Where a spec's `tar:` value points (as buildTree resolves it). */
+export function tarPath(tar: string, baseDir: string): string {
+  return isAbsolute(tar) ? tar : resolve(baseDir, tar);
 }
 
 /**
- * A compressed tar is decompressed once into a private temporary file (removed at exit), so its
- * members can be referenced as byte ranges like any other input file.
+ * Compressed tar inputs, decompressed once each into a private temporary file, so their members are
+ * byte ranges like any other input file. Decompression streams (bounded memory: a layer may be
+ * many GiB) and is asynchronous, so it runs before the synchronous tree phase: `prepare` every
+ * archive, give the result to buildTree (`tars`), and `dispose` once the image is written (the
+ * files are removed at process exit anyway, and on SIGINT/SIGTERM through the CLI's exit).
+ *
+ * @example
+ * const tars = await prepareTarInputs(contents, { baseDir, specPath: 'partitions[0].contents' });
+ * try { const tree = buildTree(contents, { baseDir, epoch, specPath: 'partitions[0].contents', tars }); ... } finally { tars.dispose(); }
  */
-function plainTar(path: string, specPath: string): string {
-  const kind = sniff(path);
-  if (kind === 'tar') return path;
-  const dir = mkdtempSync(join(tmpdir(), 'diskwright-tar-'));
-  temps.push(dir);
-  const out = join(dir, 'archive.tar');
-  if (kind === 'gzip') {
-    decompressGzipFile(path, out);
-    return out;
+export class TarInputs {
+  private readonly plain = new Map<string, string>();
+  private readonly dirs: string[] = [];
+
+  /** Decompress `archive` (an absolute path) if it is compressed; a plain tar is used in place. */
+  async prepare(archive: string, specPath: string): Promise<void> {
+    if (this.plain.has(archive)) return;
+    const codec = sniff(archive, specPath);
+    if (codec === 'tar') { this.plain.set(archive, archive); return; }
+    const dir = mkdtempSync(join(tmpdir(), 'diskwright-tar-'));
+    live.add(dir);
+    this.dirs.push(dir);
+    const out = join(dir, 'archive.tar');
+    try {
+      const { decompressFile } = await import('../container/decompress.js');
+      await decompressFile(codec, archive, out);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      live.delete(dir);
+      if (e instanceof DiskwrightError && e.code === 'E_DECOMPRESS') {
+        throw new DiskwrightError('E_TAR', `tar archive ${archive} cannot be decompressed: ${e.message}`, { path: specPath, value: archive, cause: e });
+      }
+      throw e;
+    }
+    this.plain.set(archive, out);
   }
-  const dec = tarDecompressors.get(kind);
-  if (!dec) throw new DiskwrightError('E_TAR', `tar archive ${path} is ${kind}-compressed and no ${kind} codec is available`, { path: specPath, value: path });
-  dec(path, out);
-  return out;
+
+  /** The uncompressed tar for `archive`, if prepared. */
+  get(archive: string): string | undefined {
+    return this.plain.get(archive);
+  }
+
+  /** Remove the temporary files (after the image that reads them is written). */
+  dispose(): void {
+    for (const d of this.dirs) { rmSync(d, { recursive: true, force: true }); live.delete(d); }
+    this.dirs.length = 0;
+    this.plain.clear();
+  }
 }
 
-function decompressGzipFile(input: string, output: string): void {
-  // zlib's sync API has no streaming form; the archive is read in whole here. Tar layers are
-  // inputs (not outputs), and this keeps the tree phase synchronous.
-  const fdIn = openSync(input, 'r');
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(1 << 20);
-  for (;;) {
-    const n = readSync(fdIn, buf, 0, buf.length, null);
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
+/**
+ * Decompress every compressed `tar:` input of a contents list (the async pre-pass of buildTree).
+ * Errors name the entry's spec path; temporary files of a failed preparation are removed.
+ */
+export async function prepareTarInputs(entries: readonly ContentEntry[], opts: { baseDir: string; specPath: string }, into = new TarInputs()): Promise<TarInputs> {
+  for (const [i, entry] of entries.entries()) {
+    if (typeof entry.tar !== 'string') continue;
+    const full = tarPath(entry.tar, opts.baseDir);
+    const specPath = `${opts.specPath}[${i}].tar`;
+    if (entry.tar.includes('\0')) throw new DiskwrightError('E_NUL', `tar ${show(entry.tar)} contains a NUL byte`, { path: specPath, value: entry.tar });
+    try {
+      statSync(full);
+    } catch {
+      throw new DiskwrightError('E_SOURCE', `tar ${show(entry.tar)} does not exist (looked at ${full})`, { path: specPath, value: entry.tar });
+    }
+    await into.prepare(full, specPath);
   }
-  closeSync(fdIn);
-  const data = gunzipSync(Buffer.concat(chunks));
-  const fdOut = openSync(output, 'w');
-  writeSync(fdOut, data);
-  closeSync(fdOut);
+  return into;
+}
+
+function printable(b: Buffer): string {
+  return JSON.stringify(b.toString('utf8')).slice(1, -1);
 }
 
 /**
  * Add the members of a tar archive under `parent`. Owners, modes, times and xattrs come from the
- * archive (a tar layer carries its own ownership); times are clamped to the epoch.
+ * archive (a tar layer carries its own ownership); times are clamped to the epoch. Within the
+ * archive a later member replaces an earlier one of the same name (as extraction does), except
+ * that a directory and a non-directory never replace each other, and no member may go through a
+ * symlink or file; collisions with earlier entries follow `merge` (the entry's `replace`).
  */
 export function openTar(
   path: string, specPath: string, parent: TreeNode, epoch: number | undefined,
-  nextLinkKey: () => number, merge: (parent: TreeNode, node: TreeNode) => TreeNode,
+  nextLinkKey: () => number, merge: (parent: TreeNode, node: TreeNode) => TreeNode, tars?: TarInputs,
 ): void {
-  const file = plainTar(path, specPath);
-  const members = readTar(file, specPath);
+  let file = tars?.get(path);
+  if (file === undefined) {
+    const codec = sniff(path, specPath);
+    if (codec !== 'tar') {
+      throw new DiskwrightError('E_TAR', `tar archive ${path} is ${codec}-compressed: decompress it first with prepareTarInputs (buildImage and planImage do)`, { path: specPath, value: path });
+    }
+    file = path;
+  }
+  const members = readTar(file, specPath, path);
   const fileSize = statSync(file).size;
   const byPath = new Map<string, TreeNode>();
   for (const m of members) {
-    const parts = m.path.toString('latin1').split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.includes('..')) throw new DiskwrightError('E_TAR', `tar member ${m.path.toString()} escapes the target with ".."`, { path: specPath, value: m.path.toString() });
-    if (parts.length === 0) continue;
-    const key = parts.join('/');
+    const fail = (message: string, code = 'E_TAR'): never => {
+      throw new DiskwrightError(code, `tar archive ${path}: member "${printable(m.path)}" at byte ${m.headerOffset}: ${message}`, { path: specPath, value: path });
+    };
+    const parts = splitPath(m.path);
+    if (parts.some((p) => p.length === 2 && p[0] === 0x2e && p[1] === 0x2e)) fail('escapes the target with ".."');
+    if (parts.some((p) => p.length > 255)) fail('has a name component longer than 255 bytes');
+    if (parts.length === 0) {
+      if (m.type !== 'dir') fail(`is a ${m.type} with an empty name`);
+      continue;
+    }
+    const key = parts.map((p) => p.toString('latin1')).join('/');
     const time = clampTime(m.mtime.sec, m.mtime.nsec, epoch);
     let dir = parent;
-    for (const p of parts.slice(0, -1)) dir = childDir(dir, Buffer.from(p, 'latin1'), time);
-    const name = Buffer.from(parts[parts.length - 1]!, 'latin1');
-    const node = memberNode(m, name, time, byPath, nextLinkKey, specPath, file, fileSize);
-    const placed = node.kind === 'dir' ? mergeDirMeta(dir, node) : merge(dir, node);
+    for (let i = 0; i < parts.length - 1; i++) {
+      const kids = dir.children!;
+      const idx = findChild(kids, parts[i]!);
+      if (idx >= 0) {
+        const c = kids[idx]!;
+        if (c.kind !== 'dir') fail(`goes through "${printable(Buffer.from(parts.slice(0, i + 1).join('/')))}", which is a ${c.kind}, not a directory`);
+        dir = c;
+      } else {
+        const d = newDir(parts[i]!, time);
+        kids.splice(-idx - 1, 0, d);
+        dir = d;
+      }
+    }
+    const name = parts[parts.length - 1]!;
+    const node = memberNode(m, name, time, byPath, nextLinkKey, file, fileSize, fail);
+    const kids = dir.children!;
+    const idx = findChild(kids, name);
+    const existing = idx >= 0 ? kids[idx]! : undefined;
+    const ours = existing !== undefined && byPath.get(key) === existing;
+    let placed: TreeNode;
+    if (node.kind === 'dir') {
+      if (existing && existing.kind !== 'dir') fail(`is a directory, but ${ours ? 'an earlier member' : 'an earlier entry'} made it a ${existing.kind}`);
+      placed = mergeDirMeta(dir, node);
+    } else if (existing && ours) {
+      if (existing.kind === 'dir') fail(`is a ${node.kind}, but an earlier member made it a directory`);
+      kids[idx] = node;
+      placed = node;
+    } else {
+      try {
+        placed = merge(dir, node);
+      } catch (e) {
+        if (!(e instanceof DiskwrightError)) throw e;
+        const msg = e.path && e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path.length + 2) : e.message;
+        placed = fail(msg, e.code);
+      }
+    }
     byPath.set(key, placed);
   }
 }
 
-function childDir(dir: TreeNode, name: Buffer, time: Timestamp): TreeNode {
-  const kids = dir.children!;
-  const idx = findChild(kids, name);
-  if (idx >= 0) return kids[idx]!;
-  const d = newDir(name, time);
-  kids.splice(-idx - 1, 0, d);
-  return d;
+/** A member path's components: "/" and "." dropped (a leading "/" is stripped, as tar does). */
+function splitPath(p: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= p.length; i++) {
+    if (i === p.length || p[i] === 0x2f) {
+      const c = p.subarray(start, i);
+      if (c.length > 0 && !(c.length === 1 && c[0] === 0x2e)) out.push(Buffer.from(c));
+      start = i + 1;
+    }
+  }
+  return out;
 }
 
 function mergeDirMeta(dir: TreeNode, node: TreeNode): TreeNode {
-  const d = childDir(dir, node.name, node.mtime);
-  if (d.kind !== 'dir') return d;
+  const kids = dir.children!;
+  const idx = findChild(kids, node.name);
+  let d: TreeNode;
+  if (idx >= 0) {
+    d = kids[idx]!;
+  } else {
+    d = newDir(node.name, node.mtime);
+    kids.splice(-idx - 1, 0, d);
+  }
   d.mode = node.mode; d.uid = node.uid; d.gid = node.gid; d.mtime = node.mtime; d.atime = node.atime; d.ctime = node.ctime;
   if (node.xattrs.length) d.xattrs = node.xattrs;
   return d;
 }
 
-function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<string, TreeNode>, nextLinkKey: () => number, specPath: string, file: string, fileSize: number): TreeNode {
+function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<string, TreeNode>, nextLinkKey: () => number, file: string, fileSize: number, fail: (message: string) => never): TreeNode {
   const base: TreeNode = {
     name, kind: 'file', mode: m.mode, uid: m.uid, gid: m.gid, mtime: time, atime: time, ctime: time,
     xattrs: m.xattrs.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), size: 0,
@@ -128,8 +238,9 @@ function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<str
     case 'fifo':
       return { ...base, kind: 'fifo' };
     case 'hardlink': {
-      const target = byPath.get(m.linkname.toString('latin1').split('/').filter((p) => p !== '' && p !== '.').join('/'));
-      if (!target || target.kind === 'dir') throw new DiskwrightError('E_TAR', `tar hard link ${m.path.toString()} points at ${m.linkname.toString()}, which is not an earlier member`, { path: specPath, value: m.path.toString() });
+      const target = byPath.get(splitPath(m.linkname).map((p) => p.toString('latin1')).join('/'));
+      if (!target) return fail(`is a hard link to "${printable(m.linkname)}", which is not an earlier member of the archive`);
+      if (target.kind === 'dir') return fail(`is a hard link to "${printable(m.linkname)}", which is a directory`);
       if (target.linkId === undefined) target.linkId = nextLinkKey();
       return { ...target, name, xattrs: target.xattrs };
     }

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 
 /**
  * The seed used when a spec names none: a fixed constant, so images are reproducible by default
- * (DESIGN.md §4).
+ * (docs/ARCHITECTURE.md §4).
  */
 export const DEFAULT_SEED = 'diskwright-default-seed';
 

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -7,6 +7,7 @@ import { cli, CLI, sfdiskJson } from '../helpers/disk.js';
 import { runOk, tempDir } from '../helpers/tools.js';
 
 const { dir, cleanup } = tempDir('dw-cli-');
+after(cleanup);
 const spec = join(dir, 'disk.yaml');
 writeFileSync(spec, `name: clitest
 seed: cli
@@ -23,7 +24,10 @@ test('--help works for every command', () => {
     const r = cli(args);
     assert.equal(r.status, 0, args.join(' '));
     assert.match(r.stdout, /Usage:/);
+    // cac's implied default of a --no-x option is not shown: "--no-journal ... (default: true)" read as "no journal by default".
+    assert.doesNotMatch(r.stdout, /\(default: true\)/, args.join(' '));
   }
+  assert.match(cli(['ext4', '--help']).stdout, /^\s+--no-journal\s+No jbd2 journal\s*$/m);
 });
 
 test('build writes the image and a report that matches sfdisk and sha256sum', () => {
@@ -76,6 +80,27 @@ test('--dry-run prints the layout table and writes nothing', () => {
   assert.equal(existsSync(out), false);
 });
 
+test('--dry-run shows the disk and partition GUIDs that sgdisk -i reports for the real build', () => {
+  const dry = cli(['build', spec, '--dry-run']);
+  assert.equal(dry.status, 0, dry.stderr);
+  const out = join(dir, 'guids.img');
+  assert.equal(cli(['build', spec, '-o', out, '-q']).status, 0);
+  const disk = /^Disk identifier \(GUID\): (\S+)$/m.exec(runOk('sgdisk', ['-p', out]))?.[1];
+  assert.ok(disk);
+  assert.match(dry.stdout, new RegExp(`^disk GUID ${disk}$`, 'mi'));
+  const header = dry.stdout.split('\n').find((l) => l.startsWith('#  '))!;
+  assert.match(header, /\bpartition GUID\b/);
+  for (const [n, name] of [[1, 'ESP'], [2, 'root']] as const) {
+    const info = runOk('sgdisk', ['-i', String(n), out]);
+    const guid = /^Partition unique GUID: (\S+)$/m.exec(info)?.[1];
+    assert.ok(guid, info);
+    const row = dry.stdout.split('\n').find((l) => l.startsWith(`${n}  ${name} `));
+    assert.ok(row, dry.stdout);
+    // The column under the header's "partition GUID".
+    assert.equal(row.slice(header.indexOf('partition GUID')).split(/\s+/)[0]!.toUpperCase(), guid);
+  }
+});
+
 test('an interrupted build (SIGINT) exits non-zero and leaves no output or temporary file', async () => {
   const outDir = join(dir, 'sigint');
   mkdirSync(outDir);
@@ -102,5 +127,3 @@ test('a failing build exits 1 with a one-line error naming the spec path', () =>
   assert.match(r.stderr, /E_ENUM: partitions\[0\]\.flags\[0\]: "bogus" is not one of/);
   assert.equal(existsSync(join(dir, 'bad.img')), false);
 });
-
-test('cli clean-up', () => cleanup());

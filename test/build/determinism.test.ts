@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -6,11 +6,12 @@ import { CLI, ROOT } from '../helpers/disk.js';
 import { runOk, tempDir } from '../helpers/tools.js';
 
 /**
- * DESIGN.md §4: same spec + same inputs give the same bytes whatever the time zone, umask or
+ * docs/ARCHITECTURE.md §4: same spec + same inputs give the same bytes whatever the time zone, umask or
  * locale of the build (FAT times are UTC, nothing reads the clock). The example EFI disk has a
  * FAT ESP and an ext4 root; it is built in three environments and in two containers.
  */
 const { dir, cleanup } = tempDir('dw-determinism-');
+after(cleanup);
 
 function build(out: string, env: Record<string, string>, umask: string, format = 'raw'): string {
   const cmd = `umask ${umask} && exec ${JSON.stringify(process.execPath)} ${CLI.map((a) => JSON.stringify(a)).join(' ')} build ${JSON.stringify(join(ROOT, 'examples/efi-disk.yaml'))} -o ${JSON.stringify(out)} --format ${format} -q`;
@@ -29,5 +30,3 @@ test('the same image in every time zone, umask and locale', () => {
   const q2 = build(join(dir, 'b.qcow2'), { TZ: 'Asia/Kathmandu' }, '077', 'qcow2');
   assert.equal(q2, q1);
 });
-
-test('determinism clean-up', () => cleanup());

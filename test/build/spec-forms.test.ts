@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { cli, ROOT } from '../helpers/disk.js';
 import { runOk, tempDir } from '../helpers/tools.js';
 
 const { dir, cleanup } = tempDir('dw-forms-');
+after(cleanup);
 
 test('the YAML, JSON and TypeScript forms of one spec give the same bytes', async () => {
   const y = join(dir, 'y.img'), j = join(dir, 'j.img'), t = join(dir, 't.img');
@@ -18,5 +19,3 @@ test('the YAML, JSON and TypeScript forms of one spec give the same bytes', asyn
   assert.equal(h(j), h(y));
   assert.equal(h(t), h(y));
 });
-
-test('spec-forms clean-up', () => cleanup());

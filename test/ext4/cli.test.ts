@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { cli } from '../helpers/disk.js';
 import { compareTreeToDir } from '../helpers/compare-tree.js';
+import { needsRoot } from '../helpers/root.js';
 import { run, runOk, tempDir } from '../helpers/tools.js';
 import { assertFsckClean, DEFAULT_FEATURES, dumpe2fsHeader, treeOf, withMount } from './ext4-helpers.js';
 
@@ -26,7 +27,7 @@ function source(): string {
   return src;
 }
 
-test('diskwright ext4 DIR -o OUT --label --uuid --extra-space: clean, ids as given, same tree', async () => {
+test('diskwright ext4 DIR -o OUT --label --uuid --extra-space: clean, ids as given, same tree', { skip: needsRoot('loop mount') }, async () => {
   const src = source();
   const img = join(tmp.dir, 'quick.img');
   const r = cli(['ext4', src, '-o', img, '--label', 'quick', '--uuid', 'f222513b-ded1-49fa-b591-20ce86a2fe7f', '--extra-space', '16MiB', '--epoch', '1700000000', '-q']);
@@ -56,7 +57,7 @@ test('diskwright ext4 with a size too small fails with E_TOO_SMALL and writes no
   assert.equal(run('test', ['-e', img]).status, 1);
 });
 
-test('an ext4 partition in a GPT disk built from a spec: e2fsck clean at its offset', async () => {
+test('an ext4 partition in a GPT disk built from a spec: e2fsck clean at its offset', { skip: needsRoot('loop mount') }, async () => {
   const src = source();
   const spec = join(tmp.dir, 'disk.yaml');
   writeFileSync(spec, `name: disk

@@ -7,6 +7,7 @@ import type { FsContext, PlannedFilesystem } from '../../src/fs/types.js';
 import type { Ext4Options } from '../../src/spec/types.js';
 import { buildTree } from '../../src/tree/build.js';
 import type { Tree } from '../../src/tree/model.js';
+import { IS_ROOT } from '../helpers/root.js';
 import { run, runOk } from '../helpers/tools.js';
 
 export const EPOCH = 1700000000;
@@ -65,8 +66,9 @@ export function dumpe2fsHeader(img: string): Map<string, string> {
   return m;
 }
 
-/** Mount read-only through a loop device, run `fn`, always unmount. */
+/** Mount read-only through a loop device, run `fn`, always unmount. Needs root: tests using it are `{ skip: needsRoot('loop mount') }`. */
 export async function withMount<T>(img: string, mnt: string, fn: (dir: string) => T | Promise<T>): Promise<T> {
+  if (!IS_ROOT) throw new Error('withMount needs root (loop mount); mark the test { skip: needsRoot(\'loop mount\') }');
   mkdirSync(mnt, { recursive: true });
   runOk('mount', ['-o', 'loop,ro', '-t', 'ext4', img, mnt]);
   try {

@@ -1,5 +1,5 @@
 /**
- * ext4 images judged by the reference tools (ORACLES.md): e2fsck -fn clean, dumpe2fs -h showing the
+ * ext4 images judged by the reference tools (docs/ARCHITECTURE.md §5): e2fsck -fn clean, dumpe2fs -h showing the
  * feature set and ids, the kernel's read-only mount (and debugfs rdump) equal to the source tree,
  * resize2fs growth of an auto-sized image, and bit-identical rebuilds.
  */
@@ -10,6 +10,7 @@ import { after, test } from 'node:test';
 import type { Tree, TreeNode } from '../../src/tree/model.js';
 import { findChild } from '../../src/tree/model.js';
 import { compareTreeToDir } from '../helpers/compare-tree.js';
+import { needsRoot } from '../helpers/root.js';
 import { run, runOk, tempDir } from '../helpers/tools.js';
 import { assertFsckClean, buildExt4, DEFAULT_FEATURES, dumpe2fsHeader, treeOf, withMount } from './ext4-helpers.js';
 
@@ -125,7 +126,7 @@ function decorate(tree: Tree): void {
   nodeAt(tree, '/dev-sda').xattrs = [{ name: 'security.selinux', value: Buffer.from('system_u:object_r:fixed_disk_device_t:s0\0') }];
 }
 
-test('ext4: every node kind and edge case: e2fsck clean, kernel mount equals the tree', async () => {
+test('ext4: every node kind and edge case: e2fsck clean, kernel mount equals the tree', { skip: needsRoot('mknod, loop mount') }, async () => {
   const src = fresh('edge');
   edgeTree(src);
   // No epoch: every source time is kept, 1950 and 2200 included (filesystem times are then 0).
@@ -160,7 +161,7 @@ test('ext4: every node kind and edge case: e2fsck clean, kernel mount equals the
   });
 });
 
-test('ext4: a > 4 GiB sparse file stays sparse and reads back', async () => {
+test('ext4: a > 4 GiB sparse file stays sparse and reads back', { skip: needsRoot('loop mount') }, async () => {
   const src = fresh('huge');
   const p = join(src, 'huge.img');
   const fd = openSync(p, 'w');
@@ -198,7 +199,7 @@ test('ext4: debugfs rdump extracts the same contents', async () => {
   assert.deepEqual(compareTreeToDir(tree, out, { ignore: ['/lost+found'], timeGranularityNs: false, xattrs: false, rootMetadata: false }), []);
 });
 
-test('ext4: a snug auto-sized image grows with resize2fs and stays clean', async () => {
+test('ext4: a snug auto-sized image grows with resize2fs and stays clean', { skip: needsRoot('loop mount') }, async () => {
   const src = fresh('grow');
   for (let i = 0; i < 50; i++) put(src, `d${i % 5}/f${i}`, Buffer.alloc(i * 1000, i));
   const tree = treeOf(src);
@@ -243,7 +244,7 @@ test('ext4: identical bytes across builds and across trees created in opposite o
   assert.notEqual(other.info.uuid, (await buildExt4(treeOf(a), join(tmp.dir, 'det-5.img'))).info.uuid);
 });
 
-test('ext4: the kernel writes to the image (rw mount) and e2fsck stays clean', async () => {
+test('ext4: the kernel writes to the image (rw mount) and e2fsck stays clean', { skip: needsRoot('loop mount') }, async () => {
   const src = fresh('rw');
   for (let i = 0; i < 80; i++) put(src, `d${i % 8}/f${i}`, Buffer.alloc(i * 300, i));
   const tree = treeOf(src);

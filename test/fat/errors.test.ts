@@ -47,7 +47,7 @@ test('fat: bad names, symlinks, devices and huge files are errors naming the pat
   fails(treeWith(file('y'.repeat(256))), 'E_FAT_NAME', /at most 255/);
   const big = file('huge.iso');
   big.size = 4 * 1024 ** 3;
-  big.content = { kind: 'file', path: '/nonexistent', offset: 0, size: big.size };
+  big.content = { kind: 'file', path: '/nonexistent', offset: 0, size: big.size, fileSize: big.size };
   fails(treeWith(big), 'E_FAT_FILE_TOO_BIG', /\/huge\.iso: 4294967296 bytes/);
   const src = join(tmp.dir, 'links');
   mkdirSync(join(src, 'd'), { recursive: true });
@@ -61,7 +61,7 @@ test('fat: a directory past 65536 entries is an error; a file of 4 GiB - 1 is pl
   fails(treeWith(many[0]!, ...many.slice(1)), 'E_FAT_DIR_TOO_BIG', /^partitions\[0\]: \/: the directory needs \d+ entries/);
   const max = file('max.bin');
   max.size = 0xffffffff;
-  max.content = { kind: 'file', path: '/nonexistent', offset: 0, size: max.size };
+  max.content = { kind: 'file', path: '/nonexistent', offset: 0, size: max.size, fileSize: max.size };
   const { volume, info } = fatHandler.plan(treeWith(max), fatContext({ fat: { fatSize: 32 } }));
   assert.equal(info.details?.clusterSize, 4096); // mkfs.fat's FAT32 table: 4 KiB clusters up to 8 GiB
   assert.ok(volume.size > 0xffffffff);

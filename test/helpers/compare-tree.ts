@@ -1,6 +1,6 @@
 /**
  * Compare what a reference tool extracted (a mounted image or an extraction directory) with the
- * Tree the image was built from (ORACLES.md "Comparing trees"): per path, type, mode, uid, gid,
+ * Tree the image was built from (docs/ARCHITECTURE.md §5 "Comparing trees"): per path, type, mode, uid, gid,
  * times (with a granularity), size, sha256 of content, symlink target, device numbers, hardlink
  * grouping and xattrs. Returns a list of differences (empty when equal). Format-neutral: options
  * switch off what a filesystem cannot store (FAT has no owners, modes, links or xattrs).

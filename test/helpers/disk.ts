@@ -1,3 +1,4 @@
+import { IS_ROOT } from './root.js';
 import { run, runOk } from './tools.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,7 @@ export function cli(args: string[], opts: { cwd?: string; input?: string } = {})
  */
 export function withDevice<T>(img: string, sectorSize: number, fn: (dev: string) => T): T {
   if (sectorSize === 512) return fn(img);
+  if (!IS_ROOT) throw new Error('withDevice with 4096-byte sectors needs root (losetup); mark the test { skip: needsRoot(\'losetup -b 4096\') }');
   const dev = runOk('losetup', ['-f', '--show', '-r', '-b', String(sectorSize), img]).trim();
   try {
     return fn(dev);

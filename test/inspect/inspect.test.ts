@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { cli, sfdiskJson } from '../helpers/disk.js';
 import { runOk, tempDir } from '../helpers/tools.js';
 
 const { dir, cleanup } = tempDir('dw-inspect-');
+after(cleanup);
 mkdirSync(join(dir, 'root/etc'), { recursive: true });
 writeFileSync(join(dir, 'root/etc/os-release'), 'ID=test\n');
 const spec = (seed: string): Record<string, unknown> => ({
@@ -57,5 +58,3 @@ test('diff: identical builds are identical; another seed differs in ids and cont
   assert.match(d.stdout, /partition 1 \(ESP\) filesystem uuid: /);
   assert.match(d.stdout, /partition 1 \(ESP\) content sha256: /);
 });
-
-test('inspect clean-up', () => cleanup());

@@ -1,8 +1,9 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, symlinkSync, linkSync, utimesSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTree } from '../../src/tree/build.js';
+import { prepareTarInputs } from '../../src/tree/tarinput.js';
 import { walkTree, type Tree } from '../../src/tree/model.js';
 import { DiskwrightError } from '../../src/errors.js';
 import { runOk, tempDir } from '../helpers/tools.js';
@@ -31,6 +32,7 @@ function makeTree(root: string, order: 'forward' | 'reverse'): void {
 }
 
 const { dir, cleanup } = tempDir('dw-tree-');
+after(cleanup);
 
 test('reading a tree does not depend on readdir or creation order; children are byte-sorted', () => {
   makeTree(join(dir, 't1'), 'forward');
@@ -78,7 +80,7 @@ test('errors: duplicate targets, unknown users, collisions without replace', () 
   assert.ok(describe(t).some((l) => l.startsWith('/etc/hosts|file|644|0|0|1|0|1|62')));
 });
 
-test('tar archives (plain and gzip): members, long names, links, owners and times from the archive', () => {
+test('tar archives (plain and gzip): members, long names, links, owners and times from the archive', async () => {
   const src = join(dir, 'tarsrc');
   mkdirSync(join(src, 'usr/bin'), { recursive: true });
   const long = 'x'.repeat(150);
@@ -89,7 +91,10 @@ test('tar archives (plain and gzip): members, long names, links, owners and time
   runOk('tar', ['--format=posix', '--owner=5:5', '--group=7', '--mtime=@1500000000', '--sort=name', '-cf', join(dir, 'l.tar'), '-C', src, '.']);
   runOk('sh', ['-c', `gzip -c ${join(dir, 'l.tar')} > ${join(dir, 'l.tar.gz')}`]);
   for (const f of ['l.tar', 'l.tar.gz']) {
-    const t = buildTree([{ tar: join(dir, f), target: '/opt' }], { baseDir: dir, epoch: 1700000000, specPath: 'c' });
+    const entries = [{ tar: join(dir, f), target: '/opt' }];
+    const tars = await prepareTarInputs(entries, { baseDir: dir, specPath: 'c' });
+    const t = buildTree(entries, { baseDir: dir, epoch: 1700000000, specPath: 'c', tars });
+    tars.dispose();
     const d = describe(t);
     assert.ok(d.some((l) => l.startsWith(`/opt/usr/bin/${long}|file|644|5|7|1500000000|0|5|`)), d.join('\n'));
     assert.ok(d.some((l) => l.startsWith('/opt/usr/bin/t|symlink|777|5|7|')));
@@ -99,5 +104,3 @@ test('tar archives (plain and gzip): members, long names, links, owners and time
   }
   rmSync(src, { recursive: true });
 });
-
-test('tree clean-up', () => cleanup());

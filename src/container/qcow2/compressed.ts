@@ -1,8 +1,8 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compressedBlocks } from '../parallel.js';
-import type { Sink } from '../sink.js';
+import { outputError, pace, registerTemporary, type Sink } from '../sink.js';
 import type { ContainerWriter } from '../types.js';
 import {
   DEFAULT_CLUSTER_SIZE, QCOW_OFLAG_COMPRESSED, QCOW_OFLAG_COPIED, planLayout,
@@ -26,11 +26,23 @@ export const qcow2CompressedWriter: ContainerWriter = {
   async write(disk, sink, opts) {
     const cs = opts.clusterSize ?? DEFAULT_CLUSTER_SIZE;
     const size = Math.ceil(disk.size / 512) * 512;
-    const spoolDir = mkdtempSync(join(tmpdir(), 'diskwright-qcow2-'));
     // Two spools: compressed clusters packed byte by byte, and clusters stored whole (which must be
     // cluster-aligned); the stored area follows the packed one, so no alignment padding is wasted.
-    const packed = new Spool(join(spoolDir, 'packed'));
-    const stored = new Spool(join(spoolDir, 'stored'));
+    // Both are unlinked as soon as they are open: whatever ends the process, nothing is left.
+    const spoolDir = mkdtempSync(join(tmpdir(), 'diskwright-qcow2-'));
+    const forget = registerTemporary(spoolDir);
+    let packed: Spool | undefined;
+    let stored: Spool | undefined;
+    try {
+      packed = new Spool(join(spoolDir, 'packed'));
+      stored = new Spool(join(spoolDir, 'stored'));
+    } catch (e) {
+      packed?.close();
+      throw e;
+    } finally {
+      rmSync(spoolDir, { recursive: true, force: true });
+      forget();
+    }
     try {
       // Pass 1: compress and pack. Per written cluster: guest index, offset in its spool, length (-1: stored).
       const guest: number[] = [];
@@ -93,19 +105,32 @@ export const qcow2CompressedWriter: ContainerWriter = {
     } finally {
       packed.close();
       stored.close();
-      rmSync(spoolDir, { recursive: true, force: true });
     }
   },
 };
 
-/** An append-only scratch file, copied into the sink afterwards (zeros past its end up to `length`). */
+/**
+ * An append-only scratch file (unlinked once open: only the descriptor names it), copied into the
+ * sink afterwards (zeros past its end up to `length`).
+ */
 class Spool {
-  private readonly fd: number;
+  private fd: number;
   size = 0;
-  constructor(path: string) { this.fd = openSync(path, 'w+'); }
+  constructor(private readonly path: string) {
+    try {
+      this.fd = openSync(path, 'w+', 0o600);
+    } catch (e) {
+      throw outputError(path, e, 'create scratch file');
+    }
+    unlinkSync(path);
+  }
   put(data: Uint8Array): void {
     let off = 0;
-    while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.size + off);
+    try {
+      while (off < data.length) off += writeSync(this.fd, data, off, data.length - off, this.size + off);
+    } catch (e) {
+      throw outputError(`scratch file ${this.path}`, e);
+    }
     this.size += data.length;
   }
   async copyTo(sink: Sink, length: number): Promise<void> {
@@ -116,7 +141,11 @@ class Spool {
       if (n < want) { buf.fill(0, n, want); n = want; }
       await sink.write(buf.subarray(0, n));
       off += n;
+      await pace();
     }
   }
-  close(): void { closeSync(this.fd); }
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
 }

@@ -2,6 +2,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Volume } from '../../extent/extent.js';
+import { registerTemporary } from '../sink.js';
 import { ExtentCollector } from './volume.js';
 
 /** A Volume plus what to remove once it has been written out. */
@@ -21,6 +22,8 @@ export interface InputVolume {
 export class SparseScratch {
   readonly dir = mkdtempSync(join(tmpdir(), 'diskwright-convert-'));
   readonly path = join(this.dir, 'disk');
+  /** Removed by the CLI's signal handler and at exit if still there. */
+  private readonly forget = registerTemporary(this.dir);
   private readonly fd = openSync(this.path, 'w');
   private readonly ranges: [number, number][] = [];
   constructor(private readonly size: number) {}
@@ -40,11 +43,12 @@ export class SparseScratch {
     const ranges = this.ranges.sort((a, b) => a[0] - b[0]);
     const out = new ExtentCollector(this.path, statSync(this.path).size, this.size);
     for (const [o, l] of ranges) out.add(o, l, o);
-    return { volume: out.finish(), format, cleanup: () => rmSync(this.dir, { recursive: true, force: true }) };
+    return { volume: out.finish(), format, cleanup: () => { rmSync(this.dir, { recursive: true, force: true }); this.forget(); } };
   }
 
   abort(): void {
     try { closeSync(this.fd); } catch { /* closed */ }
     rmSync(this.dir, { recursive: true, force: true });
+    this.forget();
   }
 }

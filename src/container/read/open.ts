@@ -6,10 +6,11 @@ import { QCOW2_MAGIC } from '../qcow2/format.js';
 import { SPARSE_MAGICNUMBER } from '../vmdk.js';
 import { VDI_SIGNATURE } from '../vdi.js';
 import { decompressFile, sniffCompression } from '../decompress.js';
+import { registerTemporary } from '../sink.js';
 import { InputFile } from './file.js';
 import type { InputVolume } from './materialize.js';
 import { readQcow2 } from './qcow2.js';
-import { readRawVolume } from './raw.js';
+import { readRawVolumeAsync } from './raw.js';
 import { readVdi } from './vdi.js';
 import { isVhd, readVhd } from './vhd.js';
 import { readVmdk } from './vmdk.js';
@@ -34,14 +35,16 @@ export function detectFormat(file: InputFile): 'qcow2' | 'vhd' | 'vdi' | 'vmdk' 
  * const input = openImage('disk.qcow2');
  * try { await emit(input.volume, 'disk.vhd', { format: 'vhd', compression: 'none', seed, epoch }); } finally { input.cleanup(); }
  */
-export async function openImage(path: string, format?: string): Promise<InputVolume> {
+export async function openImage(path: string, format?: string, signal?: AbortSignal): Promise<InputVolume> {
   let file = new InputFile(path);
   let scratchDir: string | undefined;
+  let forgetScratch: (() => void) | undefined;
   try {
     const codec = sniffCompression(file.read(0, 6));
     if (codec) {
       file.close();
       scratchDir = mkdtempSync(join(tmpdir(), 'diskwright-input-'));
+      forgetScratch = registerTemporary(scratchDir);
       const plain = join(scratchDir, 'image');
       await decompressFile(codec, path, plain);
       file = new InputFile(plain);
@@ -49,18 +52,20 @@ export async function openImage(path: string, format?: string): Promise<InputVol
     const fmt = format === undefined || format === 'auto' ? detectFormat(file) : format === 'vpc' ? 'vhd' : format;
     let result: InputVolume;
     switch (fmt) {
-      case 'qcow2': case 'qcow2-compressed': result = readQcow2(file); break;
-      case 'vhd': case 'vhd-fixed': result = readVhd(file); break;
+      case 'qcow2': case 'qcow2-compressed': result = await readQcow2(file, signal); break;
+      case 'vhd': case 'vhd-fixed': result = await readVhd(file, signal); break;
       case 'vdi': result = readVdi(file); break;
-      case 'vmdk': result = readVmdk(file); break;
-      case 'raw': result = { volume: readRawVolume(file.path, undefined, file), format: 'raw', cleanup: () => undefined }; break;
+      case 'vmdk': result = await readVmdk(file, signal); break;
+      case 'raw': result = { volume: await readRawVolumeAsync(file.path, undefined, file, signal), format: 'raw', cleanup: () => undefined }; break;
       default: throw new DiskwrightError('E_FORMAT', `input format ${fmt} is not supported`, { path: 'format', value: fmt });
     }
     const dir = scratchDir;
     const inner = result.cleanup;
-    return { ...result, cleanup: () => { inner(); if (dir) rmSync(dir, { recursive: true, force: true }); } };
+    const forget = forgetScratch;
+    return { ...result, cleanup: () => { inner(); if (dir) rmSync(dir, { recursive: true, force: true }); forget?.(); } };
   } catch (e) {
     if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
+    forgetScratch?.();
     throw e;
   } finally {
     file.close();

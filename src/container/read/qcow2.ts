@@ -1,6 +1,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { DiskwrightError } from '../../errors.js';
 import { L1E_OFFSET_MASK, L2E_OFFSET_MASK, QCOW2_MAGIC, QCOW_OFLAG_COMPRESSED, Qcow2Header } from '../qcow2/format.js';
+import { pace } from '../sink.js';
 import { corrupt, type InputFile } from './file.js';
 import { SparseScratch, type InputVolume } from './materialize.js';
 import { ExtentCollector } from './volume.js';
@@ -9,7 +10,7 @@ import { ExtentCollector } from './volume.js';
 const QCOW_OFLAG_ZERO = 1n;
 
 /** A qcow2 image (version 2 or 3, no backing file, no encryption, no extended L2) as a Volume. */
-export function readQcow2(file: InputFile): InputVolume {
+export async function readQcow2(file: InputFile, signal?: AbortSignal): Promise<InputVolume> {
   const h = Qcow2Header.decode(file.read(0, 104)) as Record<string, number>;
   if (h.magic !== QCOW2_MAGIC) throw corrupt(file.path, 'not a qcow2 image');
   const unsupported = (what: string): DiskwrightError => new DiskwrightError('E_IMAGE_UNSUPPORTED', `${file.path}: qcow2 ${what} is not supported`, { value: file.path });
@@ -34,7 +35,8 @@ export function readQcow2(file: InputFile): InputVolume {
   const l2 = new Uint8Array(cs);
   const l2v = new DataView(l2.buffer);
   // Walk the mapping once to learn whether any cluster is compressed.
-  const visit = (fn: (guest: number, entry: bigint) => void): void => {
+  // (Yielding to the event loop now and then: inflating a large image takes seconds.)
+  const visit = async (fn: (guest: number, entry: bigint) => void): Promise<void> => {
     for (let i = 0; i < h.l1_size!; i++) {
       const l2off = Number(l1v.getBigUint64(i * 8) & L1E_OFFSET_MASK);
       if (l2off === 0) continue;
@@ -44,15 +46,17 @@ export function readQcow2(file: InputFile): InputVolume {
         if (guest >= size) break;
         const e = l2v.getBigUint64(j * 8);
         if (e !== 0n) fn(guest, e);
+        const p = pace(signal);
+        if (p) await p;
       }
     }
   };
   let compressed = false;
-  visit((_g, e) => { if (e & QCOW_OFLAG_COMPRESSED) compressed = true; });
+  await visit((_g, e) => { if (e & QCOW_OFLAG_COMPRESSED) compressed = true; });
 
   if (!compressed) {
     const out = new ExtentCollector(file.path, file.size, size);
-    visit((guest, e) => {
+    await visit((guest, e) => {
       const host = Number(e & L2E_OFFSET_MASK);
       if (host !== 0 && !(h.version === 3 && e & QCOW_OFLAG_ZERO)) out.add(guest, cs, host);
     });
@@ -61,7 +65,7 @@ export function readQcow2(file: InputFile): InputVolume {
   const scratch = new SparseScratch(size);
   try {
     const cluster = new Uint8Array(cs);
-    visit((guest, e) => {
+    await visit((guest, e) => {
       if (e & QCOW_OFLAG_COMPRESSED) {
         const host = Number(e & offMask);
         const sectors = Number((e >> BigInt(x)) & sectMask) + 1;

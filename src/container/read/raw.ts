@@ -1,5 +1,6 @@
 import type { Volume } from '../../extent/extent.js';
 import { isZero } from '../blocks.js';
+import { pace } from '../sink.js';
 import { InputFile } from './file.js';
 import { ExtentCollector } from './volume.js';
 
@@ -14,11 +15,37 @@ const COARSE = 64 << 10;
  * unallocated. Zero tests go coarse to fine (4 MiB, 64 KiB, 4 KiB), so empty regions cost one
  * memcmp per 4 MiB.
  */
-export function readRawVolume(path: string, size?: number, file = new InputFile(path)): Volume {
+export function readRawVolume(path: string, size?: number, file?: InputFile): Volume {
+  const f = file ?? new InputFile(path);
+  try {
+    const scan = scanRaw(path, size, f);
+    for (let r = scan.next(); ; r = scan.next()) if (r.done) return r.value;
+  } finally {
+    if (!file) f.close();
+  }
+}
+
+/** readRawVolume that yields to the event loop between reads (signals) and stops on `signal`. */
+export async function readRawVolumeAsync(path: string, size?: number, file?: InputFile, signal?: AbortSignal): Promise<Volume> {
+  const f = file ?? new InputFile(path);
+  try {
+    const scan = scanRaw(path, size, f);
+    for (let r = scan.next(); ; r = scan.next()) {
+      if (r.done) return r.value;
+      await pace(signal);
+    }
+  } finally {
+    if (!file) f.close();
+  }
+}
+
+/** The scan, one 4 MiB read per step. */
+function* scanRaw(path: string, size: number | undefined, file: InputFile): Generator<void, Volume> {
   const total = size ?? file.size;
   const out = new ExtentCollector(path, file.size, total);
   const buf = new Uint8Array(READ);
   for (let off = 0; off < total; off += READ) {
+    yield;
     const n = Math.min(READ, total - off);
     const chunk = file.read(off, n, buf).subarray(0, n);
     if (isZero(chunk)) continue;

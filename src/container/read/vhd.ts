@@ -1,7 +1,7 @@
 import { VHD_DISK_FIXED, VhdDynamicHeader, VhdFooter } from '../vhd.js';
 import { corrupt, type InputFile } from './file.js';
 import type { InputVolume } from './materialize.js';
-import { readRawVolume } from './raw.js';
+import { readRawVolumeAsync } from './raw.js';
 import { ExtentCollector } from './volume.js';
 
 const decoder = new TextDecoder('latin1');
@@ -12,7 +12,7 @@ export function isVhd(file: InputFile): boolean {
 }
 
 /** A VHD (fixed or dynamic; no differencing) as a Volume of size current_size. */
-export function readVhd(file: InputFile): InputVolume {
+export async function readVhd(file: InputFile, signal?: AbortSignal): Promise<InputVolume> {
   const atStart = decoder.decode(file.read(0, 8)) === 'conectix';
   const fb = new DataView(file.read(atStart ? 0 : file.size - 512, 512).buffer);
   const footer = {
@@ -22,7 +22,7 @@ export function readVhd(file: InputFile): InputVolume {
   };
   const size = footer.current_size;
   if (footer.disk_type === VHD_DISK_FIXED) {
-    return { volume: readRawVolume(file.path, Math.min(size, file.size - 512), file), format: 'vhd-fixed', cleanup: () => undefined };
+    return { volume: await readRawVolumeAsync(file.path, Math.min(size, file.size - 512), file, signal), format: 'vhd-fixed', cleanup: () => undefined };
   }
   if (footer.disk_type !== 3) throw corrupt(file.path, `VHD disk type ${footer.disk_type} (differencing) is not supported`);
   // (decode() would reject the all-ones data_offset of the dynamic header: read the fields needed.)

@@ -1,5 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { SPARSE_MAGICNUMBER, SparseExtentHeader } from '../vmdk.js';
+import { pace } from '../sink.js';
 import { corrupt, type InputFile } from './file.js';
 import { SparseScratch, type InputVolume } from './materialize.js';
 import { ExtentCollector } from './volume.js';
@@ -12,7 +13,7 @@ const FLAG_MARKERS = 1 << 17;
  * A hosted sparse VMDK (monolithicSparse or streamOptimized, single extent) as a Volume. Compressed
  * grains are inflated into a sparse scratch file; uncompressed grains reference the input.
  */
-export function readVmdk(file: InputFile): InputVolume {
+export async function readVmdk(file: InputFile, signal?: AbortSignal): Promise<InputVolume> {
   let h = decodeHeader(file, 0);
   if (h.magicNumber !== SPARSE_MAGICNUMBER) throw corrupt(file.path, 'not a hosted sparse VMDK (monolithicFlat and split extents are not supported)');
   if (h.gdOffsetRaw === GD_AT_END) {
@@ -36,6 +37,8 @@ export function readVmdk(file: InputFile): InputVolume {
       if (gtSector === 0) continue;
       const gt = new DataView(file.read(gtSector * 512, gtBytes).buffer);
       for (let j = 0; j < h.numGTEsPerGT; j++) {
+        const p = pace(signal);
+        if (p) await p;
         const sector = gt.getUint32(j * 4, true);
         if (sector <= 1) continue; // 0: unallocated, 1: zero grain
         const guest = (i * h.numGTEsPerGT + j) * grain;

@@ -1,14 +1,14 @@
 /**
- * Directory blocks (ext4 docs §4.8 Directory Entries). Entries are `ext4_dir_entry_2` (filetype
+ * Directory blocks (ext4 docs directory.rst). Entries are `ext4_dir_entry_2` (filetype
  * feature); every leaf block ends with the 12-byte `ext4_dir_entry_tail` holding crc32c(inode
  * seed, block up to the tail). A directory that fits one block is linear; a larger one is an htree:
- * block 0 is the dx_root, leaves hold entries sorted by hash (§4.8.2).
+ * block 0 is the dx_root, leaves hold entries sorted by hash (directory.rst "Hash Tree Directories").
  */
 import { defineStruct } from '../../util/struct.js';
 import { crc32cUpdate } from './checksum.js';
 import type { BlockSlab } from './slab.js';
 import {
-  DX_HASH_HALF_MD4, DX_NODE_COUNT_OFFSET, DX_ROOT_COUNT_OFFSET, DxRootInfo, dxNodeLimit, dxRootLimit, halfMd4Hash,
+  DX_HASH_HALF_MD4, DX_NODE_COUNT_OFFSET, DX_ROOT_COUNT_OFFSET, DX_ROOT_INFO_OFFSET, DxRootInfo, dxNodeLimit, dxRootLimit, halfMd4Hash,
   writeDxEntries, type DxRef,
 } from './htree.js';
 
@@ -39,7 +39,7 @@ export interface DirChild {
   fileType: number;
 }
 
-/** Bytes an entry with an n-byte name occupies (8-byte header, name padded to 4). */
+/** Bytes an entry with an n-byte name occupies (8-byte header, then the name, padded to 4). */
 export const entrySize = (nameLen: number): number => (8 + nameLen + 3) & ~3;
 
 const D_INODE = DirEntry.offsetOf('inode'), D_REC_LEN = DirEntry.offsetOf('rec_len');
@@ -53,7 +53,7 @@ function putEntry(block: Uint8Array, at: number, ino: number, recLen: number, na
   block[at + D_REC_LEN] = recLen & 0xff; block[at + D_REC_LEN + 1] = recLen >>> 8;
   block[at + D_NAME_LEN] = name.length;
   block[at + D_FILE_TYPE] = fileType;
-  block.set(name, at + 8);
+  block.set(name, at + DirEntry.size);
 }
 
 function sealLeaf(block: Uint8Array, inodeSeed: number): void {
@@ -145,7 +145,7 @@ export function buildDirectory(self: number, parent: number, children: readonly 
   const root = new Uint8Array(blockSize);
   putEntry(root, 0, self, 12, DOT, FT.dir);
   putEntry(root, 12, parent, blockSize - 12, DOTDOT, FT.dir);
-  DxRootInfo.encode({ reserved_zero: 0, hash_version: DX_HASH_HALF_MD4, info_length: 8, indirect_levels: levels, unused_flags: 0 }, root, 0x18);
+  DxRootInfo.encode({ reserved_zero: 0, hash_version: DX_HASH_HALF_MD4, info_length: 8, indirect_levels: levels, unused_flags: 0 }, root, DX_ROOT_INFO_OFFSET);
   blocks.push(root);
   const leafRefs: DxRef[] = leaves.map((l, i) => ({ hash: l.hash, block: firstLeaf + i }));
   if (levels === 0) {

@@ -1,5 +1,5 @@
 /**
- * Extent trees (ext4 docs §4.6.3.1 Extent Tree; ext3_extents.h). A file's mapping is a list of
+ * Extent trees (ext4 docs ifork.rst "Extent Tree"; ext3_extents.h). A file's mapping is a list of
  * extents (logical block, length ≤ 32768, physical block). Up to 4 fit in i_block; more go into
  * leaf blocks under index entries, one level per factor of (blockSize - 12) / 12. Every tree block
  * ends with `struct ext4_extent_tail`: crc32c(inode seed, block up to the tail).
@@ -20,13 +20,18 @@ export const ExtentLeaf = defineStruct('ext3_extent', 12, [
   { name: 'ee_len', offset: 0x4, kind: 'u16le' },
   { name: 'ee_start_hi', offset: 0x6, kind: 'u16le' },
   { name: 'ee_start_lo', offset: 0x8, kind: 'u32le' },
-]);
+], { ee_start: ['ee_start_lo', 'ee_start_hi'] });
 
 export const ExtentIndex = defineStruct('ext3_extent_idx', 12, [
   { name: 'ei_block', offset: 0x0, kind: 'u32le' },
   { name: 'ei_leaf_lo', offset: 0x4, kind: 'u32le' },
   { name: 'ei_leaf_hi', offset: 0x8, kind: 'u16le' },
   { name: 'ei_unused', offset: 0xa, kind: 'u16le' },
+], { ei_leaf: ['ei_leaf_lo', 'ei_leaf_hi'] });
+
+/** After the last entry slot (eh_max) of a tree block, not in i_block (ifork.rst "struct ext4_extent_tail"). */
+export const ExtentTail = defineStruct('ext4_extent_tail', 4, [
+  { name: 'et_checksum', offset: 0x0, kind: 'u32le' },
 ]);
 
 export const EXTENT_MAGIC = 0xf30a;
@@ -41,7 +46,8 @@ export interface MappedExtent {
   pblk: number;
 }
 
-const perBlock = (blockSize: number): number => Math.floor((blockSize - 12) / 12);
+/** Entries per tree block: after the header, leaving room for the 4-byte tail. */
+const perBlock = (blockSize: number): number => Math.floor((blockSize - ExtentHeader.size) / ExtentLeaf.size);
 
 /** Tree blocks needed to map `count` extents (0 when they fit in the inode). */
 export function extentTreeBlocks(count: number, blockSize: number): number {
@@ -57,12 +63,11 @@ interface Entry { lblk: number; pblk: number; len: number }
 
 function writeEntries(buf: Uint8Array, at: number, entries: readonly Entry[], depth: number, max: number): void {
   ExtentHeader.encode({ eh_magic: EXTENT_MAGIC, eh_entries: entries.length, eh_max: max, eh_depth: depth, eh_generation: 0 }, buf, at);
-  let o = at + 12;
+  let o = at + ExtentHeader.size;
   for (const e of entries) {
-    const lo = e.pblk % 0x1_0000_0000, hi = Math.floor(e.pblk / 0x1_0000_0000);
-    if (depth === 0) ExtentLeaf.encode({ ee_block: e.lblk, ee_len: e.len, ee_start_hi: hi, ee_start_lo: lo }, buf, o);
-    else ExtentIndex.encode({ ei_block: e.lblk, ei_leaf_lo: lo, ei_leaf_hi: hi, ei_unused: 0 }, buf, o);
-    o += 12;
+    if (depth === 0) ExtentLeaf.encode({ ee_block: e.lblk, ee_len: e.len, ee_start: e.pblk }, buf, o);
+    else ExtentIndex.encode({ ei_block: e.lblk, ei_leaf: e.pblk, ei_unused: 0 }, buf, o);
+    o += ExtentLeaf.size;
   }
 }
 
@@ -85,8 +90,8 @@ export function encodeExtentTree(extents: readonly MappedExtent[], treeBlocks: r
       if (pblk === undefined) throw new Error('extent tree: fewer blocks allocated than needed');
       const buf = new Uint8Array(blockSize);
       writeEntries(buf, 0, chunk, depth, per);
-      const tail = 12 + 12 * per;
-      new DataView(buf.buffer).setUint32(tail, crc32cUpdate(inodeSeed, buf, 0, tail), true);
+      const tail = ExtentHeader.size + ExtentLeaf.size * per;
+      ExtentTail.encode({ et_checksum: crc32cUpdate(inodeSeed, buf, 0, tail) }, buf, tail);
       blocks.push(buf);
       up.push({ lblk: chunk[0]!.lblk, pblk, len: 0 });
     }

@@ -1,11 +1,14 @@
 /**
- * Block group descriptors and bitmaps (ext4 docs §4.4 Block Group Descriptors, §4.3 Bitmaps;
- * ext2_fs.h `struct ext4_group_desc`). 64-byte descriptors (64bit feature). With metadata_csum,
- * bg_checksum = low 16 bits of crc32c(seed, le32 group, descriptor with bg_checksum zeroed), and the
- * bitmap checksums are crc32c(seed, bitmap) split into _lo/_hi halves.
+ * Block group descriptors (ext4 docs group_descr.rst; ext2_fs.h `struct
+ * ext4_group_desc`). 64-byte descriptors (64bit feature), one per group, packed into the group
+ * descriptor table that follows the superblock and each of its backups (blockgroup.rst "Layout"). With
+ * metadata_csum, bg_checksum = low 16 bits of crc32c(seed, le32 group, descriptor with bg_checksum
+ * zeroed), and the bitmap checksums are crc32c(seed, bitmap) (bitmaps.rst, checksums.rst).
  */
 import { defineStruct } from '../../util/struct.js';
+import type { GroupBitmaps } from './bitmaps.js';
 import { crc32cU32, crc32cUpdate } from './checksum.js';
+import type { Geometry } from './layout.js';
 
 export const GroupDesc = defineStruct('ext4_group_desc', 64, [
   { name: 'bg_block_bitmap_lo', offset: 0x0, kind: 'u32le' },
@@ -31,56 +34,50 @@ export const GroupDesc = defineStruct('ext4_group_desc', 64, [
   { name: 'bg_block_bitmap_csum_hi', offset: 0x38, kind: 'u16le' },
   { name: 'bg_inode_bitmap_csum_hi', offset: 0x3a, kind: 'u16le' },
   { name: 'bg_reserved', offset: 0x3c, kind: 'u32le' },
-]);
+], {
+  // 64bit feature (desc_size 64): each count and block number continues in the second 32 bytes.
+  bg_block_bitmap: ['bg_block_bitmap_lo', 'bg_block_bitmap_hi'],
+  bg_inode_bitmap: ['bg_inode_bitmap_lo', 'bg_inode_bitmap_hi'],
+  bg_inode_table: ['bg_inode_table_lo', 'bg_inode_table_hi'],
+  bg_free_blocks_count: ['bg_free_blocks_count_lo', 'bg_free_blocks_count_hi'],
+  bg_free_inodes_count: ['bg_free_inodes_count_lo', 'bg_free_inodes_count_hi'],
+  bg_used_dirs_count: ['bg_used_dirs_count_lo', 'bg_used_dirs_count_hi'],
+  bg_exclude_bitmap: ['bg_exclude_bitmap_lo', 'bg_exclude_bitmap_hi'],
+  bg_block_bitmap_csum: ['bg_block_bitmap_csum_lo', 'bg_block_bitmap_csum_hi'],
+  bg_inode_bitmap_csum: ['bg_inode_bitmap_csum_lo', 'bg_inode_bitmap_csum_hi'],
+  bg_itable_unused: ['bg_itable_unused_lo', 'bg_itable_unused_hi'],
+});
 
 export const BG_INODE_UNINIT = 0x1;
 export const BG_ITABLE_ZEROED = 0x4;
 
-export interface GroupDescValues {
-  blockBitmap: number;
-  inodeBitmap: number;
-  inodeTable: number;
-  freeBlocks: number;
-  freeInodes: number;
-  usedDirs: number;
-  flags: number;
-  blockBitmapCsum: number;
-  inodeBitmapCsum: number;
-  itableUnused: number;
-}
-
-const lo32 = (v: number): number => v % 0x1_0000_0000;
-const hi32 = (v: number): number => Math.floor(v / 0x1_0000_0000);
-
-/** Encode group `group`'s descriptor at `buf[offset]` and seal its checksum. */
-export function encodeGroupDesc(buf: Uint8Array, offset: number, group: number, v: GroupDescValues, csumSeed: number): void {
-  GroupDesc.encode({
-    bg_block_bitmap_lo: lo32(v.blockBitmap), bg_block_bitmap_hi: hi32(v.blockBitmap),
-    bg_inode_bitmap_lo: lo32(v.inodeBitmap), bg_inode_bitmap_hi: hi32(v.inodeBitmap),
-    bg_inode_table_lo: lo32(v.inodeTable), bg_inode_table_hi: hi32(v.inodeTable),
-    bg_free_blocks_count_lo: v.freeBlocks & 0xffff, bg_free_blocks_count_hi: v.freeBlocks >>> 16,
-    bg_free_inodes_count_lo: v.freeInodes & 0xffff, bg_free_inodes_count_hi: v.freeInodes >>> 16,
-    bg_used_dirs_count_lo: v.usedDirs & 0xffff, bg_used_dirs_count_hi: v.usedDirs >>> 16,
-    bg_flags: v.flags,
-    bg_block_bitmap_csum_lo: v.blockBitmapCsum & 0xffff, bg_block_bitmap_csum_hi: v.blockBitmapCsum >>> 16,
-    bg_inode_bitmap_csum_lo: v.inodeBitmapCsum & 0xffff, bg_inode_bitmap_csum_hi: v.inodeBitmapCsum >>> 16,
-    bg_itable_unused_lo: v.itableUnused & 0xffff, bg_itable_unused_hi: v.itableUnused >>> 16,
-  }, buf, offset);
+/** Seal group `group`'s descriptor at `buf[offset]` (bg_checksum zero while it is summed). */
+function sealGroupDesc(buf: Uint8Array, offset: number, group: number, csumSeed: number): void {
+  GroupDesc.encode({ bg_checksum: 0 }, buf, offset);
   let c = crc32cU32(csumSeed, group);
   c = crc32cUpdate(c, buf, offset, offset + GroupDesc.size);
-  new DataView(buf.buffer, buf.byteOffset + offset + GroupDesc.offsetOf('bg_checksum'), 2).setUint16(0, c & 0xffff, true);
+  GroupDesc.encode({ bg_checksum: c & 0xffff }, buf, offset);
 }
 
-/** Set bits [from, to) of a bitmap (bit i is byte i>>3, bit i&7). */
-export function setBits(bitmap: Uint8Array, from: number, to: number): void {
-  let i = from;
-  while (i < to && (i & 7) !== 0) { bitmap[i >> 3]! |= 1 << (i & 7); i++; }
-  const fullEnd = to & ~7;
-  if (i < fullEnd) { bitmap.fill(0xff, i >> 3, fullEnd >> 3); i = fullEnd; }
-  while (i < to) { bitmap[i >> 3]! |= 1 << (i & 7); i++; }
-}
-
-/** crc32c(seed, bitmap[0, bytes)): the checksum stored for a block or inode bitmap. */
-export function bitmapCsum(csumSeed: number, bitmap: Uint8Array, bytes: number): number {
-  return crc32cUpdate(csumSeed, bitmap, 0, bytes);
+/**
+ * The group descriptor table (gdtBlocks blocks): every group's bitmaps and inode table, its free
+ * counts from the bitmaps, and BG_INODE_UNINIT on groups with no inode in use (their inode bitmap
+ * is never read; the kernel initialises it on first use). BG_ITABLE_ZEROED: every inode table
+ * block reads as zeros, written or not (group_descr.rst bg_flags).
+ */
+export function encodeGroupDescs(geo: Geometry, bitmaps: GroupBitmaps, usedDirs: readonly number[], csumSeed: number): Uint8Array {
+  const gdt = new Uint8Array(geo.gdtBlocks * geo.blockSize);
+  const ipg = geo.inodesPerGroup;
+  for (let gi = 0; gi < geo.groups; gi++) {
+    const g = bitmaps.groups[gi]!;
+    const at = gi * GroupDesc.size;
+    GroupDesc.encode({
+      bg_block_bitmap: geo.blockBitmap[gi]!, bg_inode_bitmap: geo.inodeBitmap[gi]!, bg_inode_table: geo.inodeTable[gi]!,
+      bg_free_blocks_count: g.freeBlocks, bg_free_inodes_count: ipg - g.usedInodes, bg_used_dirs_count: usedDirs[gi]!,
+      bg_flags: g.usedInodes > 0 ? BG_ITABLE_ZEROED : BG_ITABLE_ZEROED | BG_INODE_UNINIT,
+      bg_block_bitmap_csum: g.blockBitmapCsum, bg_inode_bitmap_csum: g.inodeBitmapCsum, bg_itable_unused: ipg - g.usedInodes,
+    }, gdt, at);
+    sealGroupDesc(gdt, at, gi, csumSeed);
+  }
+  return gdt;
 }

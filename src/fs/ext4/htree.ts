@@ -1,5 +1,5 @@
 /**
- * Directory name hashing for htree indexes (ext4 docs §4.8.2 Hash Tree Directories; e2fsprogs
+ * Directory name hashing for htree indexes (ext4 docs directory.rst "Hash Tree Directories"; e2fsprogs
  * lib/ext2fs/dirhash.c). We write s_def_hash_version = half_md4 with the unsigned-char flag, so the
  * hash is half-MD4 over the name read as unsigned bytes, seeded with s_hash_seed.
  */
@@ -100,6 +100,8 @@ export const DxTail = defineStruct('dx_tail', 8, [
   { name: 'dt_checksum', offset: 0x4, kind: 'u32le' },
 ]);
 
+/** Byte offset of dx_root_info in a dx_root block, after the "." (12 bytes) and ".." entries (directory.rst "struct dx_root"). */
+export const DX_ROOT_INFO_OFFSET = 0x18;
 /** Byte offset of the count/limit header in a dx_root (after ".", ".." and dx_root_info) and a dx_node. */
 export const DX_ROOT_COUNT_OFFSET = 0x20;
 export const DX_NODE_COUNT_OFFSET = 0x8;

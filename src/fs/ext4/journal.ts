@@ -1,9 +1,16 @@
 /**
- * The internal jbd2 journal (ext4 docs §3.6 Journal; e2fsprogs lib/ext2fs/mkjournal.c, kernel
+ * The internal jbd2 journal (ext4 docs journal.rst; e2fsprogs lib/ext2fs/mkjournal.c, kernel
  * include/linux/jbd2.h). Inode 8 maps a contiguous run of blocks whose first block holds the
  * journal superblock (big-endian, v2); the rest are never written (an empty, clean journal: s_start 0).
  */
+import type { VolumeBuilder } from '../../extent/extent.js';
+import type { Timestamp } from '../../tree/model.js';
 import { defineStruct } from '../../util/struct.js';
+import type { Allocation } from './allocate.js';
+import { encodeExtentTree } from './extent.js';
+import { EXT4_EXTENTS_FL, I_BLOCK, Inode, inodeCsumSeed } from './inode.js';
+import type { InodeTables } from './inode-table.js';
+import { JOURNAL_INO } from './prepare.js';
 
 export const JournalSuperblock = defineStruct('journal_superblock_s', 1024, [
   { name: 'h_magic', offset: 0x0, kind: 'u32be' },
@@ -58,4 +65,30 @@ export function encodeJournalSuperblock(blockSize: number, journalBlocks: number
     s_uuid: fsUuid, s_nr_users: 1,
   }, buf);
   return buf;
+}
+
+/**
+ * Write the journal: inode 8 (a regular 0600 file, extent-mapped), its extent tree blocks and the
+ * journal superblock. Returns the superblock's s_jnl_blocks backup of the inode (super.rst: i_block in
+ * the first 15 words, then i_size_high and i_size, as mkjournal.c ext2fs_add_journal_inode3 copies
+ * them), so that e2fsck can rebuild a damaged journal inode.
+ */
+export function writeJournal(vb: VolumeBuilder, tables: InodeTables, a: Allocation, blockSize: number, fsUuid: Uint8Array, csumSeed: number, fsTime: Timestamp): number[] {
+  const B = blockSize;
+  const iseed = inodeCsumSeed(csumSeed, JOURNAL_INO, 0);
+  vb.addBytes(a.journalExtents[0]!.pblk * B, encodeJournalSuperblock(B, a.journalBlocks, fsUuid));
+  tables.write(JOURNAL_INO, {
+    mode: 0o100600, uid: 0, gid: 0, size: a.journalBlocks * B, links: 1,
+    sectors: (a.journalBlocks + a.journalTree.length) * (B / 512), flags: EXT4_EXTENTS_FL, fileAcl: 0,
+    atime: fsTime, mtime: fsTime, ctime: fsTime,
+  }, (buf, at) => {
+    const blocks = encodeExtentTree(a.journalExtents, a.journalTree, B, iseed, buf, at + I_BLOCK);
+    blocks.forEach((blk, i) => vb.addBytes(a.journalTree[i]! * B, blk));
+  });
+  const buf = tables.bufferOf(JOURNAL_INO), at = tables.offsetOf(JOURNAL_INO);
+  return [
+    ...(Inode.decodeField(buf, 'i_block', at) as number[]),
+    Inode.decodeField(buf, 'i_size_high', at) as number,
+    Inode.decodeField(buf, 'i_size_lo', at) as number,
+  ];
 }

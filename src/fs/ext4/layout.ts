@@ -1,5 +1,5 @@
 /**
- * Filesystem geometry for a given block count (ext4 docs §4.1 Layout, §4.2 Flexible Block Groups):
+ * Filesystem geometry for a given block count (ext4 docs blockgroup.rst "Layout", "Flexible Block Groups"):
  * groups, inodes per group, where each group's superblock backup, descriptors, reserved GDT blocks,
  * bitmaps and inode table go; and a block allocator over what is left, in block order.
  */

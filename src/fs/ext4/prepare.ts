@@ -4,9 +4,10 @@
  * sparse files. The result is reused by every sizing attempt.
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync } from 'node:fs';
 import { DiskwrightError } from '../../errors.js';
-import type { Tree, TreeNode } from '../../tree/model.js';
+import { openInput, readInput } from '../../extent/read.js';
+import { walkTree, type Tree, type TreeNode } from '../../tree/model.js';
 import { crc32cUpdate } from './checksum.js';
 import { buildDirectory, FT, type DirChild } from './dir.js';
 import type { MappedExtent } from './extent.js';
@@ -88,7 +89,7 @@ function lostFoundBlocks(blockSize: number): number {
 /**
  * A tree path as the Volume's file sources take it. Sources hold strings; a host name that is not
  * UTF-8 cannot be a string without losing bytes, so it goes through as its Buffer, which every
- * `fs` call that emission makes accepts (DESIGN.md: names are raw bytes).
+ * `fs` call that emission makes accepts (docs/ARCHITECTURE.md §2.1: names are raw bytes).
  */
 export const pathText = (p: string | Buffer): string => (typeof p === 'string' ? p : isUtf8(p) ? p.toString() : (p as unknown as string));
 
@@ -98,14 +99,14 @@ function scanDataRanges(path: string, offset: number, size: number, blockSize: n
   const chunk = Buffer.alloc(1 << 20);
   const zero = Buffer.alloc(blockSize);
   const zeroChunk = Buffer.alloc(chunk.length);
-  const fd = openSync(path, 'r');
+  const fd = openInput(path);
   try {
     let pos = 0;
     while (pos < size) {
       const want = Math.min(chunk.length, size - pos);
       let got = 0;
       while (got < want) {
-        const n = readSync(fd, chunk, got, want - got, offset + pos + got);
+        const n = readInput(fd, path, chunk, got, want - got, offset + pos + got);
         if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} is shorter than its ${size} bytes`, { value: path });
         got += n;
       }
@@ -133,6 +134,13 @@ function synthLostFound(time: number): TreeNode {
 }
 
 const NONE: XattrRecord[] = [];
+
+/** The path of `node` in `tree`, for an error message (a walk: errors only). */
+function pathOf(tree: Tree, node: TreeNode): string {
+  let found = node.name.toString();
+  walkTree(tree, (n, p) => { if (n === node) found = p.toString(); });
+  return found;
+}
 
 /** Number inodes in tree order and encode everything that does not depend on the layout. */
 export function prepare(tree: Tree, s: Ext4Settings): Prepared {
@@ -192,7 +200,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
     const rec = recs[ino];
     if (!rec) continue;
     const node = rec.node;
-    const what = (): string => `${s.specPath}: inode ${ino} (${node.name.toString()})`;
+    const what = (): string => `${s.specPath}: ${pathOf(tree, node)} (inode ${ino})`;
     if (node.xattrs.length) {
       const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what())), B, what());
       rec.ibody = placed.ibody;
@@ -250,6 +258,6 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
 }
 
 function statSize(path: string): number {
-  const fd = openSync(path, 'r');
+  const fd = openInput(path);
   try { return fstatSync(fd).size; } finally { closeSync(fd); }
 }

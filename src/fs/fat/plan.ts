@@ -1,5 +1,5 @@
 /**
- * The FAT planner: from a Tree to a Volume (DESIGN.md §2). Four passes:
+ * The FAT planner: from a Tree to a Volume (docs/ARCHITECTURE.md §2.1). Four passes:
  *   1. names: long and short names of every directory entry, collisions checked (names.ts);
  *   2. geometry: FAT type and cluster size for the fixed size, or the smallest volume that holds
  *      the tree (`auto`, exact: clusters for file data, directory entries for names) plus extraSpace;

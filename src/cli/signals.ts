@@ -1,0 +1,21 @@
+import { constants } from 'node:os';
+import { removeTemporaryOutputs } from '../container/sink.js';
+
+/**
+ * SIGINT, SIGTERM and SIGHUP end the CLI at once: the abort signal stops the library's loops, the
+ * temporaries (output temp file, scratch files, directories created for the output) are removed,
+ * and the exit status is 128 + the signal number (130, 143, 129). main.ts imports this module
+ * first, so the handlers are in place before anything else loads. The library's long loops yield
+ * to the event loop (container/sink.ts pace), so the handler runs within a fraction of a second.
+ */
+const controller = new AbortController();
+export const interruptSignal: AbortSignal = controller.signal;
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    controller.abort(new Error(`interrupted (${sig})`));
+    removeTemporaryOutputs();
+    try { process.stderr.write(`diskwright: interrupted (${sig}); no output written\n`); } catch { /* stderr gone */ }
+    process.exit(128 + constants.signals[sig]);
+  });
+}
