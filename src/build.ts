@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { emit } from './container/emit.js';
 import { readRawVolume, readRawVolumeAsync } from './container/read/raw.js';
 import { containerWriter } from './container/registry.js';
-import { compressor } from './container/compress.js';
 import { DiskwrightError } from './errors.js';
 import type { Volume } from './extent/extent.js';
 import { filesystemHandler } from './fs/registry.js';
@@ -13,7 +12,7 @@ import { resolveSpec } from './spec/validate.js';
 import type { ImageSpec, ResolvedPartition, ResolvedSpec } from './spec/types.js';
 import { assembleDisk, gptPartitions } from './table/assemble.js';
 import { layoutDisk, type DiskLayout } from './table/layout.js';
-import { buildTree } from './tree/build.js';
+import { buildResolvedTree } from './tree/build.js';
 import { prepareTarInputs, TarInputs } from './tree/tarinput.js';
 import type { Tree } from './tree/model.js';
 
@@ -29,9 +28,9 @@ export interface BuildOptions {
   output?: string;
   /** Directory relative paths in the spec resolve against (default: cwd). */
   baseDir?: string;
-  /** Overrides of the spec's format and compression (the CLI's --format/--compression). */
-  format?: string;
-  compression?: string;
+  /** Overrides of the spec's format and compression (the CLI's --format/--compression); checked as the spec's. */
+  format?: ImageSpec['format'] | (string & {});
+  compression?: ImageSpec['compression'] | (string & {});
   compressionLevel?: number;
   dryRun?: boolean;
   /** Compute the sha256 of the output for the report (default true). */
@@ -98,14 +97,16 @@ export interface Plan {
 }
 
 /**
- * Validate, read the inputs and plan every filesystem and the table; nothing is written.
+ * Validate, read the inputs and plan every filesystem and the table; nothing is written. The spec
+ * is checked again at run time (a JavaScript caller's object is untrusted); for parsed YAML or JSON,
+ * pass it through `parseImageSpec` first.
  *
  * @example
  * const plan = await planImage(spec, { baseDir: process.cwd() });
  * console.log(plan.layout.size);
  * plan.dispose();
  */
-export async function planImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Promise<Plan> {
+export async function planImage(input: ImageSpec, opts: BuildOptions = {}): Promise<Plan> {
   try {
     return await planSpec(input, opts);
   } catch (e) {
@@ -114,7 +115,7 @@ export async function planImage(input: ImageSpec | unknown, opts: BuildOptions =
   }
 }
 
-async function planSpec(input: ImageSpec | unknown, opts: BuildOptions): Promise<Plan> {
+async function planSpec(input: ImageSpec, opts: BuildOptions): Promise<Plan> {
   const baseDir = opts.baseDir ?? process.cwd();
   const raw: unknown = typeof input === 'object' && input !== null && !Array.isArray(input) ? { ...(input as Record<string, unknown>) } : input;
   if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
@@ -123,15 +124,14 @@ async function planSpec(input: ImageSpec | unknown, opts: BuildOptions): Promise
     if (opts.compression !== undefined) r.compression = opts.compression;
     if (opts.compressionLevel !== undefined) r.compressionLevel = opts.compressionLevel;
   }
+  // The schema's format and compression names are the registries' (src/container/registry.ts).
   const spec = resolveSpec(raw, { baseDir, ...(opts.env ? { env: opts.env } : {}) });
-  if (!containerWriter(spec.format)) throw new DiskwrightError('E_FORMAT_UNAVAILABLE', `format ${spec.format} is not available in this build`, { path: 'format', value: spec.format });
-  if (spec.compression !== 'none' && !compressor(spec.compression)) throw new DiskwrightError('E_COMPRESSION_UNAVAILABLE', `compression ${spec.compression} is not available in this build`, { path: 'compression', value: spec.compression });
 
   // Compressed tar inputs are decompressed first (streaming, so async); the rest is synchronous.
   const tars = new TarInputs();
   try {
     for (const p of spec.partitions) {
-      if (['ext4', 'vfat', 'squashfs', 'iso9660'].includes(p.filesystem)) await prepareTarInputs(p.contents, { baseDir: spec.baseDir, specPath: `${p.path}.contents` }, tars);
+      if (p.contents.length) await prepareTarInputs(p.contents, { baseDir: spec.baseDir, specPath: `${p.path}.contents` }, tars);
     }
     // Prebuilt images are scanned for zero blocks here, yielding to the event loop (signals): a
     // large image takes seconds to read.
@@ -153,9 +153,10 @@ function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, imag
   const warnings: string[] = [];
   const onWarning = (m: string): void => { if (!warnings.includes(m)) { warnings.push(m); opts.onWarning?.(m); } };
   for (const p of spec.partitions) {
-    if (['ext4', 'vfat', 'squashfs', 'iso9660'].includes(p.filesystem)) {
-      // FAT stores no xattrs: its trees skip reading them.
-      trees.set(p.index, buildTree(p.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents`, xattrs: p.filesystem !== 'vfat', onWarning, tars }));
+    const handler = filesystemHandler(p.filesystem);
+    if (handler) {
+      // A filesystem that stores no xattrs (FAT) gets a tree that skips reading them.
+      trees.set(p.index, buildResolvedTree(p.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents`, xattrs: handler.xattrs, onWarning, tars }));
     }
   }
   opts.onProgress?.({ phase: 'plan', done: 1, total: 3 });
@@ -193,8 +194,9 @@ function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, imag
       fsInfo.set(p.index, { type: 'image', size });
     } else if (trees.has(p.index)) {
       let r = planned.get(p.index);
-      // FAT records its offset on the disk (BPB_HiddSec); others are planned once when the size holds.
-      if (!r || r.info.size !== q.size || (p.filesystem === 'vfat' && q.offset > 0)) r = planFs(spec, p, trees.get(p.index)!, q.size, q.offset);
+      // A filesystem that records its offset on the disk (FAT's BPB_HiddSec) is planned again at
+      // its place; others are planned once when the size holds.
+      if (!r || r.info.size !== q.size || (filesystemHandler(p.filesystem)!.recordsOffset && q.offset > 0)) r = planFs(spec, p, trees.get(p.index)!, q.size, q.offset);
       volumes.set(p.index, r.volume);
       fsInfo.set(p.index, r.info);
     }
@@ -208,7 +210,7 @@ function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: numb
   const handler = filesystemHandler(p.filesystem)!;
   const ctx = {
     name: p.name, specPath: p.path, seed: spec.seed, epoch: spec.sourceDateEpoch,
-    size, extraSpace: size === 'auto' ? p.extraSpace : 0, sectorSize: spec.sectorSize, ext4: p.ext4, fat: p.fat,
+    size, extraSpace: size === 'auto' ? p.extraSpace : 0, sectorSize: spec.sectorSize, options: p.options,
     ...(p.label !== undefined ? { label: p.label } : {}),
     ...(p.fsUuid !== undefined ? { fsUuid: p.fsUuid } : {}),
     ...(offset !== undefined ? { offset } : {}),
@@ -253,8 +255,9 @@ export function reportOf(plan: Plan): BuildReport {
  *
  * @example
  * const report = await buildImage({ layout: 'efi', root: { contents: [{ source: './rootfs' }] } }, { output: 'nixos.img' });
+ * const fromYaml = await buildImage(parseImageSpec(YAML.parse(text)), { output: 'disk.img' });
  */
-export async function buildImage(input: ImageSpec | unknown, opts: BuildOptions = {}): Promise<BuildReport> {
+export async function buildImage(input: ImageSpec, opts: BuildOptions = {}): Promise<BuildReport> {
   opts.signal?.throwIfAborted();
   const plan = await planImage(input, opts);
   try {

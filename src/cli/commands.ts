@@ -1,6 +1,7 @@
 import type { CAC } from 'cac';
 import { registerConvert } from './convert.js';
 import { registerInspect } from './inspect.js';
+import { registerSchema } from './schema.js';
 
 /**
  * Commands contributed by other modules (convert, inspect, ...). Each registers itself here with
@@ -9,4 +10,5 @@ import { registerInspect } from './inspect.js';
 export function registerExtraCommands(cli: CAC): void {
   registerInspect(cli);
   registerConvert(cli);
+  registerSchema(cli);
 }

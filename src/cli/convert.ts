@@ -1,6 +1,5 @@
 import type { CAC } from 'cac';
-import { compressor } from '../container/compress.js';
-import { containerWriter } from '../container/registry.js';
+import { compressionFormat, compressionNames, containerFormat, containerFormats, formatNames } from '../container/registry.js';
 import { DiskwrightError } from '../errors.js';
 import { progressBar } from './progress.js';
 import { interruptSignal } from './signals.js';
@@ -14,10 +13,10 @@ interface ConvertFlags { format?: string; inputFormat?: string; compression?: st
  */
 export function registerConvert(cli: CAC): void {
   cli
-    .command('convert <input> <output>', 'Convert a disk image between raw, qcow2, qcow2-compressed, vhd, vhd-fixed, vdi and vmdk')
-    .option('--format <format>', 'Output format (default: raw)')
+    .command('convert <input> <output>', `Convert a disk image between ${containerFormats.map((f) => f.name).join(', ')}`)
+    .option('--format <format>', `Output format: ${formatNames.join(' | ')} (default: ${containerFormats[0].name})`)
     .option('--input-format <format>', 'Input format (default: detected)')
-    .option('--compression <c>', 'none | zstd | xz | gzip | bzip2 (whole output file)')
+    .option('--compression <c>', `${compressionNames.join(' | ')} (whole output file)`)
     .option('--level <n>', 'Compression level')
     .option('--cluster-size <bytes>', 'qcow2 cluster size (default 65536)')
     .option('--seed <seed>', 'Seed for container ids (VHD/VDI UUIDs, VMDK CID)')
@@ -28,10 +27,10 @@ export function registerConvert(cli: CAC): void {
     .example('diskwright convert disk.vhd disk.img --format raw')
     .action(async (inputArg: string, outputArg: string, flags: ConvertFlags) => {
       const input = stdio(inputArg), output = stdio(outputArg);
-      const format = flags.format ?? 'raw';
-      if (!containerWriter(format)) throw new DiskwrightError('E_FORMAT', `unknown format ${format}`, { path: '--format', value: format });
+      const format = flags.format ?? containerFormats[0].name;
+      if (!containerFormat(format)) throw new DiskwrightError('E_FORMAT', `unknown format ${format}: use ${formatNames.join(', ')}`, { path: '--format', value: format });
       const compression = flags.compression ?? 'none';
-      if (compression !== 'none' && !compressor(compression)) throw new DiskwrightError('E_COMPRESSION', `unknown compression ${compression}`, { path: '--compression', value: compression });
+      if (compression !== 'none' && !compressionFormat(compression)) throw new DiskwrightError('E_COMPRESSION', `unknown compression ${compression}: use ${compressionNames.join(', ')}`, { path: '--compression', value: compression });
       const bar = progressBar(!flags.quiet && output !== '-');
       try {
         // The readers and decompressors load only when converting.

@@ -4,11 +4,11 @@ import { interruptSignal } from './signals.js';
 import { writeFileSync } from 'node:fs';
 import { cac } from 'cac';
 import { buildImage, type BuildReport } from '../build.js';
-import { compressor } from '../container/compress.js';
-import { containerWriter } from '../container/registry.js';
+import { compressionFormat, compressionNames, containerFormat, containerFormats, formatNames } from '../container/registry.js';
 import { outputError, removeTemporaryOutputs } from '../container/sink.js';
 import { DiskwrightError } from '../errors.js';
 import { loadSpecFile } from '../spec/parse.js';
+import { parseImageSpec } from '../spec/schema.js';
 import type { ImageSpec } from '../spec/types.js';
 import { parseSize } from '../util/size.js';
 import { progressBar } from './progress.js';
@@ -20,16 +20,15 @@ const cli = cac('diskwright');
 
 interface BuildFlags { sha256?: boolean; output?: string; format?: string; compression?: string; level?: number; report?: string; dryRun?: boolean; quiet?: boolean }
 
-function defaultOutput(spec: { name?: string; format?: string; compression?: string }, flags: BuildFlags): string {
-  const format = (flags.format ?? spec.format ?? 'raw') === 'vpc' ? 'vhd' : flags.format ?? spec.format ?? 'raw';
-  const comp = flags.compression ?? spec.compression ?? 'none';
-  const suffix = containerWriter(format)?.suffix ?? '.img';
-  return `${spec.name ?? 'image'}${suffix}${comp !== 'none' ? compressor(comp)?.suffix ?? '' : ''}`;
+/** `<name><format suffix>[<compression suffix>]`; names and suffixes come from the registries. */
+function defaultOutput(spec: ImageSpec, flags: BuildFlags): string {
+  const suffix = (containerFormat(flags.format ?? spec.format ?? containerFormats[0].name) ?? containerFormats[0]).writer.suffix;
+  const comp = compressionFormat(flags.compression ?? spec.compression ?? 'none');
+  return `${spec.name ?? 'image'}${suffix}${comp?.suffix ?? ''}`;
 }
 
-async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Promise<BuildReport> {
-  const s = (spec ?? {}) as ImageSpec;
-  const output = flags.output ?? defaultOutput(s, flags);
+async function runBuild(spec: ImageSpec, baseDir: string, flags: BuildFlags): Promise<BuildReport> {
+  const output = flags.output ?? defaultOutput(spec, flags);
   const bar = progressBar(!flags.quiet && output !== '-');
   // Missing directories of the output are created when it is opened, after planning (and removed
   // again if the build fails): see container/sink.ts FileSink.
@@ -64,8 +63,8 @@ async function runBuild(spec: unknown, baseDir: string, flags: BuildFlags): Prom
 cli
   .command('build <spec>', 'Build an image from a YAML or JSON spec')
   .option('-o, --output <file>', 'Output file ("-" for stdout); default: <name>.<format suffix>')
-  .option('--format <format>', 'raw | qcow2 | qcow2-compressed | vhd | vhd-fixed | vdi | vmdk (overrides the spec)')
-  .option('--compression <c>', 'none | zstd | xz | gzip | bzip2 (overrides the spec)')
+  .option('--format <format>', `${formatNames.join(' | ')} (overrides the spec)`)
+  .option('--compression <c>', `${compressionNames.join(' | ')} (overrides the spec)`)
   .option('--level <n>', 'Compression level')
   .option('--report <file>', 'Write a JSON report (partitions, offsets, GUIDs, filesystem ids, sha256)')
   .option('--dry-run', 'Validate and plan; print the layout as a table; write nothing')
@@ -79,7 +78,8 @@ cli
 
 interface QuickFlags extends BuildFlags { label?: string; uuid?: string; size?: string; extraSpace?: string; fat?: number; blockSize?: number; noJournal?: boolean; journal?: boolean; epoch?: number; seed?: string; owners?: string; xattrs?: boolean }
 
-function quick(fs: 'ext4' | 'vfat', dir: string, flags: QuickFlags): Promise<BuildReport> {
+/** `diskwright ext4|fat DIR`: a one-partition spec with `table: none`; `fs` is the command, a filesystem name of the spec. */
+function quick(fs: 'ext4' | 'fat', dir: string, flags: QuickFlags): Promise<BuildReport> {
   const entry: Record<string, unknown> = { source: dir, target: '/' };
   // FAT stores neither owners nor xattrs: --owners is accepted and has no effect there.
   if (flags.owners !== undefined) entry.owners = String(flags.owners);
@@ -89,17 +89,17 @@ function quick(fs: 'ext4' | 'vfat', dir: string, flags: QuickFlags): Promise<Bui
   if (flags.uuid !== undefined) part.fsUuid = String(flags.uuid);
   if (flags.size !== undefined && flags.size !== 'auto') part.size = parseSize(String(flags.size), '--size');
   if (flags.extraSpace !== undefined) part.extraSpace = parseSize(String(flags.extraSpace), '--extra-space');
-  if (fs === 'vfat' && flags.fat !== undefined) part.fat = { fatSize: Number(flags.fat) };
+  if (fs === 'fat' && flags.fat !== undefined) part.fat = { fatSize: Number(flags.fat) };
   if (fs === 'ext4') {
     const ext4: Record<string, unknown> = {};
     if (flags.blockSize !== undefined) ext4.blockSize = Number(flags.blockSize);
     if (flags.journal === false) ext4.journal = false;
     if (Object.keys(ext4).length) part.ext4 = ext4;
   }
-  const spec: Record<string, unknown> = { name: fs === 'ext4' ? 'ext4' : 'fat', table: 'none', partitions: [part] };
+  const spec: Record<string, unknown> = { name: fs, table: 'none', partitions: [part] };
   if (flags.epoch !== undefined) spec.sourceDateEpoch = Number(flags.epoch);
   if (flags.seed !== undefined) spec.seed = String(flags.seed);
-  return runBuild(spec, process.cwd(), flags).catch((e: unknown) => {
+  return Promise.resolve().then(() => runBuild(parseImageSpec(spec), process.cwd(), flags)).catch((e: unknown) => {
     throw e instanceof DiskwrightError ? quickPath(e) : e;
   });
 }
@@ -125,8 +125,8 @@ const common = (c: ReturnType<typeof cli.command>): ReturnType<typeof cli.comman
   .option('--extra-space <size>', 'Free space added to an auto size')
   .option('--epoch <seconds>', 'sourceDateEpoch (default $SOURCE_DATE_EPOCH)')
   .option('--seed <seed>', 'Seed every id derives from')
-  .option('--format <format>', 'Container format')
-  .option('--compression <c>', 'Whole-file compression')
+  .option('--format <format>', `Container format: ${formatNames.join(' | ')}`)
+  .option('--compression <c>', `Whole-file compression: ${compressionNames.join(' | ')}`)
   .option('--report <file>', 'Write a JSON report')
   .option('--sha256', 'Print the sha256 of the output')
   .option('--owners <root|host>', 'Owners of the copied files: root (default) or the host\'s numeric uid/gid (ext4; FAT has none)')
@@ -143,7 +143,7 @@ common(cli.command('ext4 <dir>', 'Make a bare ext4 filesystem image from a direc
 common(cli.command('fat <dir>', 'Make a bare FAT12/16/32 filesystem image from a directory'))
   .option('--fat <bits>', '12 | 16 | 32 (default: by size, as mkfs.fat)')
   .example('diskwright fat ./esp -o esp.img --label ESP')
-  .action((dir: string, flags: QuickFlags) => quick('vfat', dir, flags));
+  .action((dir: string, flags: QuickFlags) => quick('fat', dir, flags));
 
 registerExtraCommands(cli);
 

@@ -10,12 +10,15 @@ import { drainOrFail, pace, type Sink } from './sink.js';
  * into a sequence of independently compressed frames, written in order to a Sink (`createSink`,
  * what `emit` uses) or a Node Writable (`create`).
  */
-export interface Compressor {
-  readonly name: string;
+export interface Compressor<N extends string = string> {
+  /** The name in the spec's `compression:` and `--compression`. */
+  readonly name: N;
   /** Usual file suffix: '.zst', '.xz', '.gz', '.bz2'. */
   readonly suffix: string;
-  /** Levels the codec accepts. */
+  /** Levels the codec accepts (the spec's compressionLevel is checked against them before planning). */
   readonly levels: readonly [number, number];
+  /** The level used when none is given (the codec's own command-line default). */
+  readonly defaultLevel: number;
   /** Throws a DiskwrightError (E_COMPRESSION_LEVEL) for a level outside `levels`. */
   checkLevel(level: number | undefined): void;
   create(out: Writable, level: number | undefined): Writable;
@@ -120,7 +123,7 @@ export class FrameCompressor {
   private writing: Promise<void> = Promise.resolve();
   private failed: unknown;
 
-  constructor(private readonly write: (data: Uint8Array) => void | Promise<void>, private readonly codec: Codec, private readonly level: number | undefined, private readonly frameSize: number, private readonly signal?: AbortSignal, private readonly makePool: () => FramePool = () => new CompressionPool()) {
+  constructor(private readonly write: (data: Uint8Array) => void | Promise<void>, private readonly codec: Codec, private readonly level: number | undefined, private readonly frameSize: number, private readonly signal?: AbortSignal, private readonly makePool: () => FramePool = () => new CompressionPool(undefined, { processes: codec === 'xz' })) {
     this.frame = new Uint8Array(frameSize);
     this.stats = { frameSize, bytesIn: 0, frames: 0, bytesOut: 0 };
   }
@@ -332,9 +335,9 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-function parallel(name: string, codec: Codec, suffix: string, levels: [number, number]): Compressor {
+function parallel<const N extends string>(name: N, codec: Codec, suffix: string, levels: [number, number], defaultLevel: number): Compressor<N> {
   return {
-    name, suffix, levels,
+    name, suffix, levels, defaultLevel,
     checkLevel(level) {
       if (level !== undefined && (!Number.isInteger(level) || level < levels[0] || level > levels[1])) {
         throw new DiskwrightError('E_COMPRESSION_LEVEL', `${name} level ${level} is out of range: use ${levels[0]}..${levels[1]}`, { path: 'compressionLevel', value: level });
@@ -342,11 +345,11 @@ function parallel(name: string, codec: Codec, suffix: string, levels: [number, n
     },
     create(out, level) {
       this.checkLevel(level);
-      return new CompressingWritable(out, codec, level, FRAME[name]!);
+      return new CompressingWritable(out, codec, level ?? defaultLevel, FRAME[name]!);
     },
     createSink(out, level, signal) {
       this.checkLevel(level);
-      return new CompressingSink(out, codec, level, FRAME[name]!, signal);
+      return new CompressingSink(out, codec, level ?? defaultLevel, FRAME[name]!, signal);
     },
   };
 }
@@ -355,13 +358,13 @@ function parallel(name: string, codec: Codec, suffix: string, levels: [number, n
  * The compressors. Each output is a sequence of independent frames (zstd frames, xz streams,
  * gzip members, bzip2 streams) that the reference tools decode as one stream.
  */
-export const compressors: Compressor[] = [
-  parallel('zstd', 'zstd', '.zst', [1, 19]),
-  parallel('xz', 'xz', '.xz', [0, 9]),
-  parallel('gzip', 'gzip', '.gz', [1, 9]),
-  parallel('bzip2', 'bzip2', '.bz2', [1, 9]),
-];
+export const compressors = [
+  parallel('zstd', 'zstd', '.zst', [1, 19], 3),
+  parallel('xz', 'xz', '.xz', [0, 9], 6),
+  parallel('gzip', 'gzip', '.gz', [1, 9], 6),
+  parallel('bzip2', 'bzip2', '.bz2', [1, 9], 9),
+] as const;
 
 export function compressor(name: string): Compressor | undefined {
-  return compressors.find((c) => c.name === name);
+  return (compressors as readonly Compressor[]).find((c) => c.name === name);
 }

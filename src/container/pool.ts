@@ -1,6 +1,7 @@
+import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Job, JobResult } from './codecs.js';
 
@@ -16,22 +17,53 @@ export function startWorker(script: URL, options: { workerData?: unknown } = {})
   return new Worker(`import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); });`, { ...options, eval: true });
 }
 
+/** What the pool needs of a worker, a thread or a process. */
+interface Runner {
+  post(job: Job, transfer: ArrayBuffer[]): void;
+  stop(): Promise<unknown>;
+}
+
+/** Compression processes alive in this process: killed when it exits, however it exits. */
+const children = new Set<ChildProcess>();
+let killOnExit = false;
+
+/**
+ * Start the worker script as a child process (structured-clone IPC). Used for codecs that run
+ * native addon code for seconds at a time (xz, node-liblzma): a worker thread stopped in the middle
+ * of such a call (process.exit on SIGINT/SIGTERM terminates every thread) ends the whole process in
+ * a fatal N-API error, and exit waits for the call; a child process is simply killed.
+ */
+function startProcess(script: URL): ChildProcess {
+  const ts = import.meta.url.endsWith('.ts');
+  const file = fileURLToPath(ts ? script.href.replace(/\.js$/, '.ts') : script.href.replace(/\.ts$/, '.js'));
+  const execArgv = ts ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm')).href] : [];
+  const child = fork(file, [], { execArgv, serialization: 'advanced', stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  if (!killOnExit) {
+    killOnExit = true;
+    process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+  }
+  return child;
+}
+
 /**
  * A small pool of compression workers (docs/ARCHITECTURE.md §6: compression is the only CPU-heavy stage; both
  * cores work). Each job goes to the worker with the fewest queued jobs; callers keep their own
  * order, so the output is deterministic whatever runs where or finishes first.
  */
 export class CompressionPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: Runner[] = [];
   private readonly pending = new Map<number, { worker: number; resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
   /** Jobs queued on each worker: a new job goes to the least busy one (frames differ in cost). */
   private readonly load: number[] = [];
   private nextId = 0;
   private failed: Error | undefined;
   private closing = false;
-  private readonly dead = new Set<Worker>();
+  private readonly dead = new Set<Runner>();
 
-  constructor(size = Math.min(2, Math.max(1, availableParallelism()))) {
+  /** `processes`: run the workers as child processes instead of threads (see startProcess). */
+  constructor(size = Math.min(2, Math.max(1, availableParallelism())), private readonly opts: { processes?: boolean } = {}) {
     for (let i = 0; i < size; i++) {
       this.workers.push(this.spawn(i));
       this.load.push(0);
@@ -42,16 +74,35 @@ export class CompressionPool {
    * Start worker `i`. A worker that ends on its own (a codec runtime may call exit) is replaced on
    * the next job; if it owed answers, the build fails rather than waiting forever.
    */
-  private spawn(i: number): Worker {
-    const w = startWorker(new URL('./worker.js', import.meta.url));
-    w.on('message', (r: JobResult) => this.settle(r));
-    w.on('error', (e) => this.fail(e));
-    w.on('exit', (code) => {
+  private spawn(i: number): Runner {
+    const script = new URL('./worker.js', import.meta.url);
+    let runner: Runner;
+    const onExit = (code: number | null): void => {
       if (this.closing) return;
-      this.dead.add(w);
+      this.dead.add(runner);
       if ([...this.pending.values()].some((p) => p.worker === i)) this.fail(new Error(`compression worker exited with code ${code} with jobs pending`));
-    });
-    return w;
+    };
+    if (this.opts.processes) {
+      const c = startProcess(script);
+      c.on('message', (r: JobResult) => this.settle(r));
+      c.on('error', (e) => this.fail(e));
+      c.on('exit', (code) => onExit(code));
+      runner = {
+        post: (job) => { c.send(job); },
+        stop: () => new Promise<void>((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null) { resolve(); return; }
+          c.once('exit', () => resolve());
+          c.kill('SIGKILL');
+        }),
+      };
+    } else {
+      const w = startWorker(script);
+      w.on('message', (r: JobResult) => this.settle(r));
+      w.on('error', (e) => this.fail(e));
+      w.on('exit', (code) => onExit(code));
+      runner = { post: (job, transfer) => w.postMessage(job, transfer), stop: () => w.terminate() };
+    }
+    return runner;
   }
 
   get size(): number { return this.workers.length; }
@@ -72,7 +123,7 @@ export class CompressionPool {
       this.pending.set(id, { worker, resolve, reject });
       const buf = job.data.buffer;
       const transfer = buf instanceof ArrayBuffer && job.data.byteOffset === 0 && job.data.byteLength === buf.byteLength ? [buf] : [];
-      this.workers[worker]!.postMessage(full, transfer);
+      this.workers[worker]!.post(full, transfer);
     });
   }
 
@@ -99,7 +150,7 @@ export class CompressionPool {
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => { timer = setTimeout(resolve, 10_000); });
     try {
-      await Promise.race([Promise.all(this.workers.map((w) => w.terminate())), limit]);
+      await Promise.race([Promise.all(this.workers.map((w) => w.stop())), limit]);
     } finally {
       clearTimeout(timer);
     }

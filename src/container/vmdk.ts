@@ -41,10 +41,10 @@ export const Marker = defineStruct('VMDK marker', 512, [
 
 export const SPARSE_MAGICNUMBER = 0x564d444b; // "KDMV"
 const FLAG_VALID_NEWLINE_DETECTION = 1 << 0;
-const FLAG_COMPRESSED = 1 << 16;
-const FLAG_MARKERS = 1 << 17;
+export const FLAG_COMPRESSED = 1 << 16;
+export const FLAG_MARKERS = 1 << 17;
 const COMPRESSION_DEFLATE = 1;
-const GD_AT_END = 0xffffffffffffffffn;
+export const GD_AT_END = 0xffffffffffffffffn;
 export const MARKER_EOS = 0;
 export const MARKER_GT = 1;
 export const MARKER_GD = 2;

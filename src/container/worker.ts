@@ -7,8 +7,13 @@
 import { parentPort } from 'node:worker_threads';
 import { encode, type Job, type JobResult } from './codecs.js';
 
-if (!parentPort) throw new Error('worker.ts must run as a worker thread');
-const port = parentPort;
+/** The pool's side: the thread's parent port, or the IPC channel of a child process (pool.ts startProcess). */
+const port: { postMessage(m: unknown, transfer?: ArrayBuffer[]): void; on(e: 'message', fn: (job: Job) => void): void } = parentPort
+  ?? (process.send
+    ? { postMessage: (m) => { process.send!(m); }, on: (_e, fn) => { process.on('message', (m) => fn(m as Job)); } }
+    : (() => { throw new Error('worker.ts must run as a worker thread or a forked process'); })());
+// A child process whose parent went away (killed) has nothing left to do.
+if (!parentPort) process.on('disconnect', () => process.exit(0));
 const queue: Job[] = [];
 let busy = false;
 

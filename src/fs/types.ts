@@ -1,9 +1,9 @@
+import type { GenericSchema } from 'valibot';
 import type { Volume } from '../extent/extent.js';
-import type { Ext4Options, FatOptions } from '../spec/types.js';
 import type { Tree } from '../tree/model.js';
 
-/** Everything a filesystem planner needs besides the tree. */
-export interface FsContext {
+/** Everything a filesystem planner needs besides the tree. `O` is its own resolved option block. */
+export interface FsContext<O = unknown> {
   /** Partition (or image) name: the `<name>` in id roles such as `fs:<name>`. */
   name: string;
   /** Spec path of the partition, for errors: `partitions[1]`. */
@@ -22,8 +22,11 @@ export interface FsContext {
   offset?: number;
   /** Sector size of the disk the filesystem goes on (512 or 4096). */
   sectorSize: number;
-  ext4: Ext4Options;
-  fat: FatOptions;
+  /**
+   * This filesystem's own option block (`ext4:`, `fat:`) as its `resolveOptions` returned it:
+   * checked, defaults filled, sizes in bytes. A handler never sees another filesystem's options.
+   */
+  options: O;
 }
 
 /** What the report says about a filesystem. */
@@ -41,11 +44,35 @@ export interface PlannedFilesystem {
 }
 
 /**
- * A filesystem writer: a pure layout planner (docs/ARCHITECTURE.md §2.1). It decides every block, builds
- * metadata buffers and references file data without copying it. It must fail before any output
- * exists (a DiskwrightError naming ctx.specPath) when the tree does not fit a fixed size.
+ * A filesystem writer (docs/ARCHITECTURE.md §8): everything the spec, the CLI and the pipeline
+ * know about a filesystem comes from here. `plan` is a pure layout planner (§2.1): it decides every
+ * block, builds metadata buffers and references file data without copying it, and fails before
+ * any output exists (a DiskwrightError naming ctx.specPath) when the tree does not fit a fixed size.
+ *
+ * @example
+ * export const ext4Handler = defineFilesystem({ name: 'ext4', aliases: [], optionsKey: 'ext4', options: Ext4Options, xattrs: true, recordsOffset: false, resolveOptions, plan });
  */
-export interface FilesystemHandler {
-  readonly type: string;
-  plan(tree: Tree, ctx: FsContext): PlannedFilesystem;
+export interface FilesystemHandler<N extends string = string, K extends string = string, S extends GenericSchema = GenericSchema, O = unknown, A extends string = string> {
+  /** The name in `filesystem:` (and in reports). */
+  readonly name: N;
+  /** Other names accepted in `filesystem:` (`fat` for vfat). */
+  readonly aliases: readonly A[];
+  /** The partition key of its option block (`ext4:`, `fat:`). */
+  readonly optionsKey: K;
+  /** The option block's schema: every key with its type, limits, default and description. */
+  readonly options: S;
+  /** The partition type (an alias of `src/table/types.ts`) when the spec gives none: FAT is the ESP. */
+  readonly partitionType: string;
+  /** Whether it stores host xattrs (FAT does not: its trees skip reading them). */
+  readonly xattrs: boolean;
+  /** Whether its bytes depend on its offset on the disk (FAT's BPB_HiddSec): planned again at its place. */
+  readonly recordsOffset: boolean;
+  /** Check an option block (schema, then what a schema cannot say) and resolve it: defaults filled, sizes in bytes. */
+  resolveOptions(value: unknown, path: string): O;
+  plan(tree: Tree, ctx: FsContext<O>): PlannedFilesystem;
+}
+
+/** Declare a handler with its literal name and option key (so the spec's types name them). */
+export function defineFilesystem<const N extends string, const K extends string, S extends GenericSchema, O, const A extends string = never>(handler: FilesystemHandler<N, K, S, O, A>): FilesystemHandler<N, K, S, O, A> {
+  return handler;
 }

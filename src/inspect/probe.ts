@@ -1,4 +1,7 @@
+import { BootSector16, BootSector32 } from '../fs/fat/bootsector.js';
+import { COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, INCOMPAT_64BIT, INCOMPAT_EXTENTS, RO_COMPAT_METADATA_CSUM, Superblock } from '../fs/ext4/superblock.js';
 import { formatUuid } from '../util/ids.js';
+import { defineStruct, safeNumber, type DecodedValue } from '../util/struct.js';
 import type { ImageSource } from './source.js';
 
 export interface FoundFilesystem {
@@ -9,51 +12,110 @@ export interface FoundFilesystem {
   details?: Record<string, string | number>;
 }
 
-const le16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8);
-const le32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
-const text = (b: Uint8Array, o: number, n: number): string => Buffer.from(b.subarray(o, o + n)).toString('latin1').replace(/[\0 ]+$/, '');
+/*
+ * Filesystems diskwright writes are probed through their writers' declarations (ext4 `Superblock`,
+ * FAT `BootSector16`/`BootSector32`). squashfs and ISO 9660 have no writer yet: their superblocks
+ * are declared here, and move beside their writers when those exist.
+ */
+
+/** squashfs 4.0 superblock (squashfs-tools squashfs_fs.h `struct squashfs_super_block`). */
+export const SquashfsSuperblock = defineStruct('squashfs_super_block', 96, [
+  { name: 's_magic', offset: 0x00, kind: 'u32le' },
+  { name: 'inodes', offset: 0x04, kind: 'u32le' },
+  { name: 'mkfs_time', offset: 0x08, kind: 'u32le' },
+  { name: 'block_size', offset: 0x0c, kind: 'u32le' },
+  { name: 'fragments', offset: 0x10, kind: 'u32le' },
+  { name: 'compression', offset: 0x14, kind: 'u16le' },
+  { name: 'block_log', offset: 0x16, kind: 'u16le' },
+  { name: 'flags', offset: 0x18, kind: 'u16le' },
+  { name: 'no_ids', offset: 0x1a, kind: 'u16le' },
+  { name: 's_major', offset: 0x1c, kind: 'u16le' },
+  { name: 's_minor', offset: 0x1e, kind: 'u16le' },
+  { name: 'root_inode', offset: 0x20, kind: 'u64le' },
+  { name: 'bytes_used', offset: 0x28, kind: 'u64le' },
+]);
+const SQUASHFS_MAGIC = 0x73717368; // "hsqs"
+
+/** ECMA-119 8.4: the Primary Volume Descriptor, at logical sector 16 (byte 32768). */
+export const PrimaryVolumeDescriptor = defineStruct('ISO 9660 primary volume descriptor', 2048, [
+  { name: 'type', offset: 0, kind: 'u8' },
+  { name: 'id', offset: 1, kind: { bytes: 5 } },
+  { name: 'version', offset: 6, kind: 'u8' },
+  { name: 'system_id', offset: 8, kind: { bytes: 32 } },
+  { name: 'volume_id', offset: 40, kind: { bytes: 32 } },
+  { name: 'volume_space_size', offset: 80, kind: 'u32both' },
+  { name: 'volume_set_size', offset: 120, kind: 'u16both' },
+  { name: 'volume_sequence_number', offset: 124, kind: 'u16both' },
+  { name: 'logical_block_size', offset: 128, kind: 'u16both' },
+]);
+const PVD_OFFSET = 16 * 2048;
+
+/** Text of a space- or NUL-padded field. */
+const text = (b: DecodedValue): string => Buffer.from(b as Uint8Array).toString('latin1').replace(/[\0 ]+$/, '');
+/** A decoded integer for the report: bigints above 2^53 (garbage) as the nearest number. */
+const num = (v: DecodedValue): number => safeNumber(v) ?? Number(v as bigint);
+/** `buf` padded with zeros to `size` (a superblock cut short by the end of the partition reads as zeros). */
+function padded(buf: Uint8Array, size: number): Uint8Array {
+  if (buf.length >= size) return buf;
+  const out = new Uint8Array(size);
+  out.set(buf);
+  return out;
+}
 
 /** Identify the filesystem at the start of `src` from its superblock or boot sector. */
 export function probeFilesystem(src: ImageSource): FoundFilesystem {
-  // ext2/3/4: superblock at byte 1024, s_magic 0xEF53 at 0x38 (kernel ext4 docs, "Super Block").
-  const sb = src.read(1024, 1024);
-  if (sb.length >= 0x154 && le16(sb, 0x38) === 0xef53) {
-    const compat = le32(sb, 0x5c), incompat = le32(sb, 0x60), roCompat = le32(sb, 0x64);
-    const blockSize = 1024 << le32(sb, 0x18);
-    const blocks = le32(sb, 0x4) + (incompat & 0x80 ? le32(sb, 0x150) * 2 ** 32 : 0);
-    const type = incompat & 0x40 /* extents */ || incompat & 0x80 || roCompat & 0x400 ? 'ext4' : compat & 0x4 /* has_journal */ ? 'ext3' : 'ext2';
-    return {
-      type, label: text(sb, 0x78, 16), uuid: formatUuid(sb.subarray(0x68, 0x78)), size: blocks * blockSize,
-      details: { blockSize, blocks, inodes: le32(sb, 0x0), freeBlocks: le32(sb, 0xc), freeInodes: le32(sb, 0x10), featureCompat: '0x' + compat.toString(16), featureIncompat: '0x' + incompat.toString(16), featureRoCompat: '0x' + roCompat.toString(16) },
-    };
+  // ext2/3/4: superblock at byte 1024, s_magic 0xEF53 (kernel ext4 docs, "Super Block").
+  const raw = src.read(1024, Superblock.size);
+  if (raw.length >= Superblock.offsetOf('s_blocks_count_hi') + 4) {
+    const sb = Superblock.decode(padded(raw, Superblock.size));
+    if (sb.s_magic === EXT4_SUPER_MAGIC) {
+      const compat = sb.s_feature_compat as number, incompat = sb.s_feature_incompat as number, roCompat = sb.s_feature_ro_compat as number;
+      const blockSize = 1024 << (sb.s_log_block_size as number);
+      const blocks = num(incompat & INCOMPAT_64BIT ? sb.s_blocks_count : sb.s_blocks_count_lo);
+      const type = incompat & INCOMPAT_EXTENTS || incompat & INCOMPAT_64BIT || roCompat & RO_COMPAT_METADATA_CSUM ? 'ext4' : compat & COMPAT_HAS_JOURNAL ? 'ext3' : 'ext2';
+      return {
+        type, label: text(sb.s_volume_name), uuid: formatUuid(sb.s_uuid as Uint8Array), size: blocks * blockSize,
+        details: {
+          blockSize, blocks, inodes: num(sb.s_inodes_count), freeBlocks: num(sb.s_free_blocks_count_lo), freeInodes: num(sb.s_free_inodes_count),
+          featureCompat: '0x' + compat.toString(16), featureIncompat: '0x' + incompat.toString(16), featureRoCompat: '0x' + roCompat.toString(16),
+        },
+      };
+    }
   }
-  // squashfs: "hsqs" magic at 0.
   const head = src.read(0, 512);
-  if (head.length >= 96 && le32(head, 0) === 0x73717368) {
-    return { type: 'squashfs', size: Number(new DataView(head.buffer, head.byteOffset).getBigUint64(40, true)), details: { inodes: le32(head, 4), blockSize: le32(head, 12) } };
+  if (head.length >= SquashfsSuperblock.size) {
+    const sq = SquashfsSuperblock.decode(head);
+    if (sq.s_magic === SQUASHFS_MAGIC) return { type: 'squashfs', size: num(sq.bytes_used), details: { inodes: num(sq.inodes), blockSize: num(sq.block_size) } };
   }
-  // ISO 9660: "CD001" at 32769 (ECMA-119 8.4).
-  const pvd = src.read(32768, 2048);
-  if (pvd.length >= 2048 && text(pvd, 1, 5) === 'CD001') {
-    return { type: 'iso9660', label: text(pvd, 40, 32), size: le32(pvd, 80) * le16(pvd, 128), details: { systemId: text(pvd, 8, 32) } };
+  const pvdBytes = src.read(PVD_OFFSET, PrimaryVolumeDescriptor.size);
+  if (pvdBytes.length >= PrimaryVolumeDescriptor.size) {
+    const pvd = PrimaryVolumeDescriptor.decode(pvdBytes);
+    if (text(pvd.id) === 'CD001') {
+      return { type: 'iso9660', label: text(pvd.volume_id), size: num(pvd.volume_space_size) * num(pvd.logical_block_size), details: { systemId: text(pvd.system_id) } };
+    }
   }
-  // FAT: boot signature 0x55AA and a sane BPB (Microsoft FAT spec, "Boot Sector and BPB").
-  if (head.length === 512 && head[510] === 0x55 && head[511] === 0xaa && [512, 1024, 2048, 4096].includes(le16(head, 11)) && head[13]! > 0) {
-    const bytesPerSector = le16(head, 11);
-    const totalSectors = le16(head, 19) || le32(head, 32);
-    const fatSize16 = le16(head, 22);
-    const isFat32 = fatSize16 === 0;
-    const o = isFat32 ? 64 : 36;
-    const id = le32(head, o + 3);
-    const rootEntries = le16(head, 17);
-    const fatSize = isFat32 ? le32(head, 36) : fatSize16;
-    const dataSectors = totalSectors - (le16(head, 14) + head[16]! * fatSize + Math.ceil((rootEntries * 32) / bytesPerSector));
-    const clusters = Math.floor(dataSectors / head[13]!);
-    const fatType = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
-    return {
-      type: 'vfat', label: text(head, o + 7, 11), uuid: `${(id >>> 16).toString(16).padStart(4, '0')}-${(id & 0xffff).toString(16).padStart(4, '0')}`.toUpperCase(),
-      size: totalSectors * bytesPerSector, details: { fatType, clusters, bytesPerSector, sectorsPerCluster: head[13]! },
-    };
+  // FAT: boot signature 0x55AA and a sane BPB (fatgen103 §3.1, "Boot Sector and BPB").
+  if (head.length === BootSector16.size) {
+    const bs = BootSector16.decode(head);
+    const bytesPerSector = bs.BPB_BytsPerSec as number;
+    const secPerClus = bs.BPB_SecPerClus as number;
+    if (bs.Signature_word === 0xaa55 && [512, 1024, 2048, 4096].includes(bytesPerSector) && secPerClus > 0) {
+      const totalSectors = (bs.BPB_TotSec16 as number) || (bs.BPB_TotSec32 as number);
+      const fatSize16 = bs.BPB_FATSz16 as number;
+      const isFat32 = fatSize16 === 0;
+      // FAT32 keeps its volume id and label after its own BPB fields (fatgen103 §3.3).
+      const ext = isFat32 ? BootSector32.decode(head) : bs;
+      const id = ext.BS_VolID as number;
+      const rootEntries = bs.BPB_RootEntCnt as number;
+      const fatSize = isFat32 ? (BootSector32.decodeField(head, 'BPB_FATSz32') as number) : fatSize16;
+      const dataSectors = totalSectors - ((bs.BPB_RsvdSecCnt as number) + (bs.BPB_NumFATs as number) * fatSize + Math.ceil((rootEntries * 32) / bytesPerSector));
+      const clusters = Math.floor(dataSectors / secPerClus);
+      const fatType = clusters < 4085 ? 12 : clusters < 65525 ? 16 : 32;
+      return {
+        type: 'vfat', label: text(ext.BS_VolLab), uuid: `${(id >>> 16).toString(16).padStart(4, '0')}-${(id & 0xffff).toString(16).padStart(4, '0')}`.toUpperCase(),
+        size: totalSectors * bytesPerSector, details: { fatType, clusters, bytesPerSector, sectorsPerCluster: secPerClus },
+      };
+    }
   }
   return { type: 'unknown' };
 }

@@ -1,9 +1,15 @@
 import { DiskwrightError } from '../errors.js';
-import { checkEnum, checkObject, checkString } from './check.js';
-import { partedPosition } from './parted.js';
+import { ext4Handler } from '../fs/ext4/index.js';
+import { fatHandler } from '../fs/fat/index.js';
+import { partedPosition } from '../table/parted.js';
+import { defaultOf } from '../util/schema.js';
+import { ImageSpecSchema } from './schema.js';
 import type { ImageSpec, LayoutName, PartitionSpec } from './types.js';
 
-export const PRESET_KEYS = ['layout', 'bootSize', 'additionalSpace', 'root', 'boot'] as const;
+/** A partition of an expanded preset: `parted` positions are accepted only from here. */
+export type ExpandedPartition = PartitionSpec & { parted?: { start: string; end: string } };
+/** A spec after `layout:` expansion: table and partitions instead of the preset keys. */
+export type ExpandedSpec = Omit<ImageSpec, 'partitions' | 'layout' | 'bootSize' | 'additionalSpace' | 'root' | 'boot'> & { partitions?: ExpandedPartition[]; layout?: LayoutName };
 
 /**
  * The fixed ids make-disk-image.nix stamps with sgdisk when `deterministic` is set. The disk GUID
@@ -17,29 +23,26 @@ export const NIXOS_IDS = {
   root: 'f222513b-ded1-49fa-b591-20ce86a2fe7f',
 } as const;
 
-const PRESET_PART_KEYS = ['name', 'type', 'uuid', 'filesystem', 'label', 'fsUuid', 'extraSpace', 'contents', 'image', 'ext4', 'fat', 'flags'] as const;
-const LAYOUTS: readonly LayoutName[] = ['legacy', 'legacy+gpt', 'efi', 'hybrid', 'none'];
-
 /**
  * Expand `layout:` into the table and partitions make-disk-image.nix creates (same parted
  * positions, partition names, types and GUIDs). `root` and `boot` hold the filesystem parts of the
  * two partitions; `bootSize` (default 256M, parted units as in NixOS) ends the ESP;
- * `additionalSpace` is free space added to the root filesystem.
+ * `additionalSpace` is free space added to the root filesystem. The spec has passed the
+ * structural check (parseImageSpec); what is checked here is how the keys combine.
  */
-export function expandPreset(spec: ImageSpec): ImageSpec {
-  const layout = checkEnum(spec.layout, 'layout', LAYOUTS);
+export function expandPreset(spec: ImageSpec & { layout: LayoutName }): ExpandedSpec {
+  const layout = spec.layout;
   if (spec.partitions !== undefined) throw new DiskwrightError('E_PRESET', 'layout presets define the partitions; give root/boot instead of partitions', { path: 'partitions', value: '(list)' });
   if (spec.table !== undefined) throw new DiskwrightError('E_PRESET', `layout ${layout} defines the table; remove table`, { path: 'table', value: spec.table });
-  const bootSize = spec.bootSize === undefined ? '256M' : String(spec.bootSize);
-  checkString(bootSize, 'bootSize', { nonEmpty: true });
-  const root = spec.root === undefined ? {} : checkObject(spec.root, 'root', PRESET_PART_KEYS) as PartitionSpec;
-  const boot = spec.boot === undefined ? {} : checkObject(spec.boot, 'boot', PRESET_PART_KEYS) as PartitionSpec;
+  const bootSize = String(spec.bootSize ?? defaultOf<string>(ImageSpecSchema.entries.bootSize));
+  const root = spec.root ?? {};
+  const boot = spec.boot ?? {};
   const hasEsp = layout === 'efi' || layout === 'hybrid';
   if (!hasEsp && spec.boot !== undefined) throw new DiskwrightError('E_PRESET', `layout ${layout} has no ESP; boot is only for efi and hybrid`, { path: 'boot', value: '(object)' });
   if (!hasEsp && spec.bootSize !== undefined) throw new DiskwrightError('E_PRESET', `layout ${layout} has no ESP; bootSize is only for efi and hybrid`, { path: 'bootSize', value: spec.bootSize });
 
-  const rootPart: PartitionSpec = {
-    filesystem: 'ext4',
+  const rootPart: ExpandedPartition = {
+    filesystem: ext4Handler.name,
     label: 'nixos',
     uuid: NIXOS_IDS.root,
     fsUuid: root.uuid ?? NIXOS_IDS.root,
@@ -50,15 +53,15 @@ export function expandPreset(spec: ImageSpec): ImageSpec {
   // The UEFI spec wants FAT32 on fixed disks; FAT32 needs 65525 clusters, so small ESPs stay FAT16/12.
   const espBytes = (partedPosition(bootSize, 2 ** 40, 512, true, 'bootSize').v + 1) * 512 - 8 * 2 ** 20;
   const espFat = espBytes >= 64 * 2 ** 20 ? { fatSize: 32 as const, ...(boot.fat ?? {}) } : boot.fat;
-  const esp: PartitionSpec = {
-    filesystem: 'vfat', label: 'ESP', type: 'esp', uuid: NIXOS_IDS.part1, ...boot, name: boot.name ?? 'ESP',
+  const esp: ExpandedPartition = {
+    filesystem: fatHandler.name, label: 'ESP', type: 'esp', uuid: NIXOS_IDS.part1, ...boot, name: boot.name ?? 'ESP',
     ...(espFat ? { fat: espFat } : {}),
     parted: { start: '8MiB', end: bootSize },
   };
-  const biosBoot = (uuid: string, start: string, end: string): PartitionSpec => ({ name: 'no-fs', type: 'bios-boot', uuid, filesystem: 'none', parted: { start, end } });
+  const biosBoot = (uuid: string, start: string, end: string): ExpandedPartition => ({ name: 'no-fs', type: 'bios-boot', uuid, filesystem: 'none', parted: { start, end } });
 
-  const out: ImageSpec = { ...spec, diskUuid: spec.diskUuid ?? NIXOS_IDS.disk };
-  delete out.bootSize; delete out.additionalSpace; delete out.root; delete out.boot;
+  const { bootSize: _b, additionalSpace: _a, root: _r, boot: _o, partitions: _p, ...rest } = spec;
+  const out: ExpandedSpec = { ...rest, diskUuid: spec.diskUuid ?? NIXOS_IDS.disk };
   switch (layout) {
     case 'legacy':
       out.table = 'mbr';

@@ -1,6 +1,12 @@
+import { DiskwrightError, show } from '../errors.js';
+import type { ResolvedSpec } from '../spec/types.js';
 import { crc32 } from '../util/crc32.js';
 import { guidToBytes } from '../util/ids.js';
 import { defineStruct } from '../util/struct.js';
+import type { DiskLayout } from './layout.js';
+import { encodeMbr, MBR_BOOT_CODE_BYTES, MBR_PARTITION_OFFSET, MbrPartitionRecord, sector0 } from './mbr.js';
+import type { Reserved, TableArea, TableBytes, TableScheme, TableSpec } from './schemes.js';
+import { GPT_ATTRIBUTE_BITS, MBR_PROTECTIVE_TYPE, PARTITION_FLAGS } from './types.js';
 
 /* GPT header (UEFI 2.10 §5.3.2, Table 5.5). */
 export const GptHeader = defineStruct('GPTHeader', 92, [
@@ -102,3 +108,115 @@ export function encodeHeader(geo: GptGeometry, diskGuid: string, entriesCrc: num
   GptHeader.encode({ HeaderCRC32: crc32(sector.subarray(0, GptHeader.size)) }, sector);
   return sector;
 }
+
+/** PartitionName holds 36 UTF-16 code units (UEFI 2.10 Table 5.6: 72 bytes). */
+export const GPT_NAME_UNITS = GptEntry.sizeOf('PartitionName') / 2;
+/** `gptEntries`: 128 by default (the 16 KiB array UEFI 2.10 §5.3.2 requires at least), 4 to 1024. */
+export const GPT_ENTRY_ARRAY = { default: 128, min: 4, max: 1024 } as const;
+
+const hex = (n: number): string => '0x' + n.toString(16);
+
+/** The GPT entries of a layout, in spec order (entry i = partition i+1). */
+export function gptPartitions(layout: DiskLayout): GptPartition[] {
+  const S = layout.gpt!.sectorSize;
+  return layout.placements.map((q) => {
+    let attributes = 0n;
+    for (const f of q.part.flags) {
+      const bit = GPT_ATTRIBUTE_BITS[f];
+      if (bit !== undefined) attributes |= 1n << BigInt(bit);
+    }
+    return {
+      typeGuid: q.part.typeGuid!, uuid: q.part.uuid,
+      firstLba: q.offset / S, lastLba: (q.offset + q.size) / S - 1,
+      attributes, name: q.part.name,
+    };
+  });
+}
+
+/**
+ * What a GPT reserves (UEFI 2.10 §5.3): sector 0 (`sector0What`), the header at LBA 1, the primary
+ * entry array at LBA 2 or `gptLocation`, and the backup array and header at the end of the disk.
+ */
+export function gptArea(spec: TableSpec, sector0What: string): TableArea {
+  const S = spec.sectorSize;
+  const entrySectors = entryArraySectors(spec.gptEntries, S);
+  const primaryEntriesLba = spec.gptLocation !== undefined ? spec.gptLocation / S : 2;
+  if (primaryEntriesLba < 2) {
+    throw new DiskwrightError('E_GPT_LOCATION', `gptLocation ${spec.gptLocation} would put the entry array over the GPT header (it must be at LBA 2 or later)`, { path: 'gptLocation', value: spec.gptLocation });
+  }
+  const firstUsableLba = Math.max(2 + entrySectors, primaryEntriesLba + entrySectors);
+  const geometry = (totalSectors: number): GptGeometry => ({
+    sectorSize: S, totalSectors, entryCount: spec.gptEntries, primaryEntriesLba, firstUsableLba,
+    lastUsableLba: totalSectors - 2 - entrySectors, backupEntriesLba: totalSectors - 1 - entrySectors,
+  });
+  return {
+    firstUsableLba,
+    trailingSectors: entrySectors + 1,
+    gpt: geometry,
+    reserved(totalSectors): Reserved[] {
+      const g = geometry(totalSectors);
+      const es = entrySectors;
+      return [
+        sector0(S, sector0What),
+        { from: S, to: 2 * S, what: 'the GPT header (LBA 1)', fix: 'move it' },
+        { from: g.primaryEntriesLba * S, to: (g.primaryEntriesLba + es) * S, what: `the GPT entry array (LBA ${g.primaryEntriesLba}-${g.primaryEntriesLba + es - 1})`, fix: 'move the array with gptLocation (for example gptLocation: 1MiB) or move the blob' },
+        { from: g.backupEntriesLba * S, to: totalSectors * S, what: `the backup GPT (LBA ${g.backupEntriesLba}-${totalSectors - 1})`, fix: 'make the disk larger' },
+      ];
+    },
+    outsideUsable(q, totalSectors) {
+      const g = geometry(totalSectors);
+      return new DiskwrightError('E_OUTSIDE_USABLE', `partition ${q.part.name} (offset ${hex(q.offset)}, size ${hex(q.size)}) lies outside the GPT usable area (LBA ${g.firstUsableLba}-${g.lastUsableLba})`, { path: `${q.part.path}.offset`, value: q.offset });
+    },
+  };
+}
+
+/** The GPT structures of a laid-out disk: primary header, both entry arrays, backup header. */
+export function gptStructures(spec: ResolvedSpec, layout: DiskLayout): TableBytes[] {
+  const g = layout.gpt!;
+  const S = g.sectorSize;
+  const entries = encodeEntries(gptPartitions(layout), g.entryCount);
+  const crc = crc32(entries);
+  return [
+    { offset: S, bytes: encodeHeader(g, spec.diskUuid, crc, false) },
+    { offset: g.primaryEntriesLba * S, bytes: entries },
+    { offset: g.backupEntriesLba * S, bytes: entries },
+    { offset: (g.totalSectors - 1) * S, bytes: encodeHeader(g, spec.diskUuid, crc, true) },
+  ];
+}
+
+/** A GPT's partition count error: more partitions than entries. */
+export function gptCountError(count: number, spec: Pick<ResolvedSpec, 'gptEntries'>): DiskwrightError {
+  return new DiskwrightError('E_TOO_MANY_PARTITIONS', `a GPT of ${spec.gptEntries} entries (gptEntries) holds at most ${spec.gptEntries} partitions, got ${count}; raise gptEntries (up to ${GPT_ENTRY_ARRAY.max})`, { path: `partitions[${spec.gptEntries}]`, value: count });
+}
+
+/**
+ * The GPT scheme (UEFI 2.10 §5.3): a protective MBR, `gptEntries` entries of 128 bytes with type
+ * GUIDs, 36-unit names and attribute bits, headers and arrays at both ends of the disk.
+ */
+export const gptScheme: TableScheme = {
+  name: 'gpt',
+  description: 'GUID Partition Table (UEFI) with a protective MBR',
+  minPartitions: 0,
+  maxPartitions: (spec) => spec.gptEntries,
+  entryArray: GPT_ENTRY_ARRAY,
+  nameLength: GPT_NAME_UNITS,
+  types: { guid: 'required', mbrByte: 'unused' },
+  // `boot` has no GPT attribute: it is accepted and only the MBR of a hybrid stores it.
+  flags: PARTITION_FLAGS,
+  mbrSlots: 0,
+  bootCodeBytes: MBR_BOOT_CODE_BYTES,
+  defaultAlignment: 1 << 20,
+  area: (spec) => gptArea(spec, 'the protective MBR (sector 0)'),
+  mbrPartitions: () => [],
+  write(spec, layout, bootCode) {
+    const total = layout.size / spec.sectorSize;
+    // Protective MBR (UEFI 2.10 §5.2.3): one 0xEE entry from LBA 1 over the whole disk (capped at 2^32-1).
+    const mbr = encodeMbr([{ bootable: false, type: MBR_PROTECTIVE_TYPE, start: 1, size: Math.min(total - 1, 0xffffffff) }], spec.mbrId, bootCode);
+    // UEFI 2.10 Table 5.4: the 0xEE entry's StartingCHS is 0x000200 and its EndingCHS 0xFFFFFF when the
+    // disk is larger than CHS can express.
+    mbr.set([0xff, 0xff, 0xff], MBR_PARTITION_OFFSET + MbrPartitionRecord.offsetOf('EndingCHS'));
+    return [{ offset: 0, bytes: mbr }, ...gptStructures(spec, layout)];
+  },
+  countError: gptCountError,
+  flagError: (flag, path) => new DiskwrightError('E_FLAG_TABLE', `flag ${show(flag)} cannot be stored in a GPT`, { path, value: flag }),
+};

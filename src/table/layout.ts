@@ -1,8 +1,9 @@
 import { DiskwrightError } from '../errors.js';
-import { partedPlace, partedPosition } from '../spec/parted.js';
+import { partedPlace, partedPosition } from './parted.js';
 import type { ResolvedPartition, ResolvedSpec } from '../spec/types.js';
 import { alignDown, alignUp } from '../util/size.js';
-import { entryArraySectors, type GptGeometry } from './gpt.js';
+import type { GptGeometry } from './gpt.js';
+import { tableScheme, type TableArea, type TableScheme } from './schemes.js';
 
 /** Where one partition landed, in bytes. */
 export interface Placement {
@@ -20,14 +21,12 @@ export interface DiskLayout {
 
 const hex = (n: number): string => '0x' + n.toString(16);
 
-/** A reserved byte range of the table itself, for overlap messages. */
-interface Reserved { from: number; to: number; what: string; fix: string }
-
 /**
  * Place every partition (docs/ARCHITECTURE.md §2.1, §3): explicit offsets, parted positions for the NixOS presets,
  * or the next `alignment` boundary; sizes are fixed, the filesystem's exact `auto` size, or `fill`
  * (to the end of the disk). Then check everything a table and a disk can hold, before any byte is
- * written: overlaps, past the end, MBR 32-bit limits, raw blobs over tables or partitions.
+ * written: overlaps, past the end, MBR 32-bit limits, raw blobs over tables or partitions. What the
+ * table reserves and where partitions may lie come from its scheme (schemes.ts).
  *
  * @param autoSizes bytes each `auto`/`fill` partition needs at least (filesystem planned at `auto`)
  * @param virtualSize the container's rounding of the disk size (a fixed VHD holds whole MiB): the
@@ -36,31 +35,16 @@ interface Reserved { from: number; to: number; what: string; fix: string }
 export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, number>, virtualSize: (size: number) => number = (n) => n): DiskLayout {
   const S = spec.sectorSize;
   const A = spec.alignment;
-  if (spec.table === 'none') {
-    const p = spec.partitions[0]!;
-    const need = typeof p.size === 'number' ? p.size : autoSizes.get(p.index)!;
-    let size = typeof spec.size === 'number' ? spec.size : alignUp(need, S);
-    if (typeof p.size === 'number' && typeof spec.size === 'number' && p.size !== spec.size) {
-      throw new DiskwrightError('E_SIZE_CONFLICT', `table: none makes the filesystem the whole image, but the partition size ${p.size} differs from the disk size ${spec.size}; give one of them`, { path: `${p.path}.size`, value: p.size });
-    }
-    if (typeof p.size === 'number') size = p.size;
-    if (size < need) throw tooSmall(spec, need, size);
-    // The filesystem keeps its size; a container that rounds the disk adds zeros after it.
-    return { size: virtualSize(size), placements: [{ part: p, offset: 0, size }] };
-  }
+  const scheme = tableScheme(spec.table);
+  if (scheme.place) return scheme.place(spec, autoSizes, virtualSize);
 
-  const isGpt = spec.table === 'gpt' || spec.table === 'hybrid';
-  const entrySectors = isGpt ? entryArraySectors(spec.gptEntries, S) : 0;
-  const primaryEntriesLba = spec.gptLocation !== undefined ? spec.gptLocation / S : 2;
-  if (isGpt && primaryEntriesLba < 2) {
-    throw new DiskwrightError('E_GPT_LOCATION', `gptLocation ${spec.gptLocation} would put the entry array over the GPT header (it must be at LBA 2 or later)`, { path: 'gptLocation', value: spec.gptLocation });
-  }
-  const firstUsableLba = isGpt ? Math.max(2 + entrySectors, primaryEntriesLba + entrySectors) : 1;
-  const trailing = isGpt ? (entrySectors + 1) * S : 0;
+  const area = scheme.area(spec);
+  const firstUsableLba = area.firstUsableLba;
+  const trailing = area.trailingSectors * S;
 
   const placeAll = (diskSize: number | undefined): Placement[] => {
     const totalSectors = diskSize === undefined ? Number.MAX_SAFE_INTEGER / S : diskSize / S;
-    const lastUsableLba = isGpt ? totalSectors - 2 - entrySectors : totalSectors - 1;
+    const lastUsableLba = totalSectors - 1 - area.trailingSectors;
     const placed: Placement[] = [];
     let cursor = alignUp(firstUsableLba * S, A);
     for (const p of spec.partitions) {
@@ -130,40 +114,26 @@ export function layoutDisk(spec: ResolvedSpec, autoSizes: ReadonlyMap<number, nu
     }
   }
   const totalSectors = diskSize / S;
-  const gpt: GptGeometry | undefined = isGpt ? {
-    sectorSize: S, totalSectors, entryCount: spec.gptEntries, primaryEntriesLba, firstUsableLba,
-    lastUsableLba: totalSectors - 2 - entrySectors, backupEntriesLba: totalSectors - 1 - entrySectors,
-  } : undefined;
-  checkLayout(spec, diskSize, placements, gpt, autoSizes);
+  checkLayout(spec, scheme, area, diskSize, placements, autoSizes);
   const out: DiskLayout = { size: diskSize, placements };
+  const gpt = area.gpt?.(totalSectors);
   if (gpt) out.gpt = gpt;
   return out;
 }
 
-function tooSmall(spec: ResolvedSpec, need: number, have: number): DiskwrightError {
-  return new DiskwrightError('E_TOO_SMALL', `the disk needs ${need} bytes but size is ${have} bytes`, { path: 'size', value: spec.size });
-}
-
-function checkLayout(spec: ResolvedSpec, diskSize: number, placements: Placement[], gpt: GptGeometry | undefined, autoSizes: ReadonlyMap<number, number>): void {
+function checkLayout(spec: ResolvedSpec, scheme: TableScheme, area: TableArea, diskSize: number, placements: Placement[], autoSizes: ReadonlyMap<number, number>): void {
   const S = spec.sectorSize;
-  const reserved: Reserved[] = [{ from: 0, to: S, what: spec.table === 'mbr' ? 'the MBR (sector 0)' : 'the protective MBR (sector 0)', fix: 'move it after the partition table' }];
-  if (gpt) {
-    reserved.push({ from: S, to: 2 * S, what: 'the GPT header (LBA 1)', fix: 'move it' });
-    const es = entryArraySectors(gpt.entryCount, S);
-    reserved.push({ from: gpt.primaryEntriesLba * S, to: (gpt.primaryEntriesLba + es) * S, what: `the GPT entry array (LBA ${gpt.primaryEntriesLba}-${gpt.primaryEntriesLba + es - 1})`, fix: 'move the array with gptLocation (for example gptLocation: 1MiB) or move the blob' });
-    reserved.push({ from: gpt.backupEntriesLba * S, to: diskSize, what: `the backup GPT (LBA ${gpt.backupEntriesLba}-${gpt.totalSectors - 1})`, fix: 'make the disk larger' });
-  }
+  const totalSectors = diskSize / S;
+  const reserved = area.reserved(totalSectors);
+  const inMbr = new Set(scheme.mbrPartitions(placements));
   for (const q of placements) {
     const p = q.part;
     const end = q.offset + q.size;
     if (end > diskSize) {
-      throw new DiskwrightError('E_PAST_END', `partition ${p.name} (offset ${hex(q.offset)}, size ${hex(q.size)}) ends at byte ${end}, past the end of the ${diskSize}-byte disk; make the disk at least ${end + (gpt ? diskSize - gpt.backupEntriesLba * S : 0)} bytes or the partition smaller`, { path: `${p.path}.size`, value: q.size });
+      throw new DiskwrightError('E_PAST_END', `partition ${p.name} (offset ${hex(q.offset)}, size ${hex(q.size)}) ends at byte ${end}, past the end of the ${diskSize}-byte disk; make the disk at least ${end + area.trailingSectors * S} bytes or the partition smaller`, { path: `${p.path}.size`, value: q.size });
     }
-    if (gpt && (q.offset < gpt.firstUsableLba * S || end > (gpt.lastUsableLba + 1) * S)) {
-      throw new DiskwrightError('E_OUTSIDE_USABLE', `partition ${p.name} (offset ${hex(q.offset)}, size ${hex(q.size)}) lies outside the GPT usable area (LBA ${gpt.firstUsableLba}-${gpt.lastUsableLba})`, { path: `${p.path}.offset`, value: q.offset });
-    }
-    if (!gpt && q.offset < S) throw new DiskwrightError('E_OVERLAP', `partition ${p.name} (offset ${hex(q.offset)}) overlaps the MBR in sector 0`, { path: `${p.path}.offset`, value: q.offset });
-    if (spec.table === 'mbr' || (spec.table === 'hybrid' && p.index < 3)) {
+    if (q.offset < area.firstUsableLba * S || end > (totalSectors - area.trailingSectors) * S) throw area.outsideUsable(q, totalSectors);
+    if (inMbr.has(q)) {
       if (q.offset / S > 0xffffffff || q.size / S > 0xffffffff) {
         throw new DiskwrightError('E_MBR_LIMIT', `partition ${p.name} (offset ${q.offset}, size ${q.size}) does not fit the MBR's 32-bit sector fields (${S}-byte sectors: 2 TiB with 512); use table: gpt`, { path: p.path, value: q.size });
       }
@@ -188,8 +158,8 @@ function checkLayout(spec: ResolvedSpec, diskSize: number, placements: Placement
     const end = r.offset + r.size;
     if (end > diskSize) throw new DiskwrightError('E_PAST_END', `raw blob ${r.source} (offset ${hex(r.offset)}, size ${hex(r.size)}) ends past the end of the ${diskSize}-byte disk`, { path: `${r.path}.offset`, value: r.offset });
     for (const z of reserved) {
-      // Boot code may go into the first 440 bytes of sector 0 (the MBR's code area, UEFI 2.10 Table 5.1).
-      if (z.from === 0 && end <= 440) continue;
+      // Boot code may go into the table's code area at the start of sector 0 (the MBR's 440 bytes, UEFI 2.10 Table 5.1).
+      if (z.from === 0 && end <= scheme.bootCodeBytes) continue;
       if (r.offset < z.to && end > z.from) {
         throw new DiskwrightError('E_BLOB_OVERLAP', `raw blob ${r.source} (offset ${hex(r.offset)}, size ${hex(r.size)}) overlaps ${z.what}; ${z.fix}`, { path: `${r.path}.offset`, value: r.offset });
       }

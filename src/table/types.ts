@@ -1,3 +1,5 @@
+import type { PartitionFlag } from '../spec/types.js';
+
 /**
  * Well-known partition types: GPT type GUIDs (UEFI 2.10 §5.3.3 and the Discoverable Partitions
  * Specification) and the MBR type bytes that correspond to them.
@@ -41,6 +43,9 @@ export const GPT_ATTRIBUTE_BITS: Record<string, number> = {
   hidden: 62,
   'no-auto': 63,
 };
+
+/** Every partition flag: `boot` (the MBR's active flag, BootIndicator 0x80) and the GPT attribute bits. */
+export const PARTITION_FLAGS: readonly PartitionFlag[] = ['boot', 'legacy-bios-bootable', 'read-only', 'no-auto', 'grow-fs', 'required', 'hidden'];
 
 /** The GPT type of the protective MBR entry (UEFI 2.10 §5.2.3). */
 export const MBR_PROTECTIVE_TYPE = 0xee;

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
 import { DiskwrightError, show } from '../errors.js';
 import type { ContentEntry } from '../spec/types.js';
 import { clampTime, nodeFromHost, type WalkOptions } from './dirwalk.js';
+import { resolveEntries, targetParts, type ResolvedEntry } from './entries.js';
 import { xattrModule, type HostXattrContext } from './hostxattr.js';
 import { findChild, newDir, walkTree, type Timestamp, type Tree, type TreeNode } from './model.js';
 import { parseIdDatabase } from './passwd.js';
@@ -32,27 +32,6 @@ interface PendingOwner {
   path: string;
 }
 
-/** Parse an octal mode string ("0644", "1777", "755"). Numbers are refused: YAML reads 0644 as 644. */
-export function parseMode(value: unknown, path: string): number {
-  if (typeof value === 'string' && /^0?[0-7]{1,4}$/.test(value)) return parseInt(value, 8);
-  if (typeof value === 'number') {
-    throw new DiskwrightError('E_MODE', `mode ${show(value)} must be an octal string such as "0644" (YAML reads 0644 as the decimal number 644)`, { path, value });
-  }
-  throw new DiskwrightError('E_MODE', `bad mode ${show(value)}: expected an octal string such as "0644" or "1777"`, { path, value });
-}
-
-/** Split an absolute target into its components; `/` gives []. */
-export function targetParts(target: string, path: string): Buffer[] {
-  if (!target.startsWith('/')) throw new DiskwrightError('E_TARGET', `target ${show(target)} must be an absolute path inside the filesystem (start with /)`, { path, value: target });
-  if (target.includes('\0')) throw new DiskwrightError('E_NUL', `target ${show(target)} contains a NUL byte, which no file name can hold`, { path, value: target });
-  const parts = target.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.includes('..')) throw new DiskwrightError('E_TARGET', `target ${show(target)} must not contain ".."`, { path, value: target });
-  for (const p of parts) {
-    if (Buffer.byteLength(p) > 255) throw new DiskwrightError('E_TARGET', `target ${show(target)} has a name longer than 255 bytes`, { path, value: target });
-  }
-  return parts.map((p) => Buffer.from(p));
-}
-
 /**
  * Build the Tree for one filesystem from its `contents` list (docs/ARCHITECTURE.md §3). Directories are merged;
  * any other collision is an error unless the later entry says `replace: true`; the same target
@@ -64,6 +43,17 @@ export function targetParts(target: string, path: string): Buffer[] {
  *   { baseDir: process.cwd(), epoch: 1, specPath: 'partitions[0].contents' });
  */
 export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptions): Tree {
+  return buildResolvedTree(resolveEntries(entries, { baseDir: opts.baseDir, specPath: opts.specPath }), opts);
+}
+
+/**
+ * Build the Tree from entries the spec's validation already resolved (ResolvedSpec contents):
+ * nothing about the entries themselves is checked again, only what depends on the tree.
+ *
+ * @example
+ * const tree = buildResolvedTree(spec.partitions[0].contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: 'partitions[0].contents' });
+ */
+export function buildResolvedTree(entries: readonly ResolvedEntry[], opts: BuildTreeOptions): Tree {
   const epochTime: Timestamp = { sec: opts.epoch ?? 0, nsec: 0 };
   const root = newDir(Buffer.alloc(0), epochTime);
   const owners = new Map<TreeNode, PendingOwner>();
@@ -73,7 +63,7 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
   const warned = new Set<string>();
   const warn = (m: string): void => { if (!warned.has(m)) { warned.add(m); opts.onWarning?.(m); } };
   const unreadable: Buffer[] = [];
-  const walkOpts = (specPath: string, entry: ContentEntry): WalkOptions => {
+  const walkOpts = (specPath: string, entry: ResolvedEntry): WalkOptions => {
     const w: WalkOptions = { epoch: opts.epoch, specPath, links, nextLinkKey: () => ++linkCounter };
     if (entry.owners === 'host') w.owners = 'host';
     if (opts.xattrs !== false && entry.xattrs !== false && (entry.source !== undefined || entry.closureInfo !== undefined)) {
@@ -84,14 +74,14 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
     return w;
   };
 
-  entries.forEach((entry, i) => {
-    const path = `${opts.specPath}[${i}]`;
+  for (const entry of entries) {
+    const path = entry.path;
     if (entry.closureInfo !== undefined) {
-      addClosureInfo(root, entry, path, opts, walkOpts(path, entry), epochTime);
-      return;
+      addClosureInfo(root, entry, path, walkOpts(path, entry), epochTime);
+      continue;
     }
     const target = entry.target ?? '/';
-    const parts = targetParts(target, `${path}.target`);
+    const parts = targetParts(target);
     const key = '/' + parts.map((p) => p.toString()).join('/');
     const prev = explicitTargets.get(key);
     if (prev !== undefined && entry.tar === undefined) {
@@ -101,22 +91,22 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
 
     if (entry.tar !== undefined) {
       const parent = ensureDir(root, parts, path, epochTime);
-      openTar(resolveSource(entry.tar, opts.baseDir, `${path}.tar`), `${path}.tar`, parent, opts.epoch, () => ++linkCounter, (p, n) => mergeInto(p, n, entry.replace === true, `${path}.tar`), opts.tars);
+      openTar(entry.tar, `${path}.tar`, parent, opts.epoch, () => ++linkCounter, (p, n) => mergeInto(p, n, entry.replace === true, `${path}.tar`), opts.tars);
       applyMeta(parent === root && parts.length === 0 ? root : parent, entry, path, owners, opts.epoch, false);
-      return;
+      continue;
     }
 
-    const node = makeNode(entry, parts, path, opts, walkOpts(path, entry), epochTime);
+    const node = makeNode(entry, parts, path, walkOpts(path, entry), epochTime);
     if (parts.length === 0) {
       if (node.kind !== 'dir') throw new DiskwrightError('E_TARGET', 'only a directory can be the root "/"', { path: `${path}.target`, value: target });
       mergeDir(root, node, entry.replace === true, path);
       applyMeta(root, entry, path, owners, opts.epoch, true);
-      return;
+      continue;
     }
     const parent = ensureDir(root, parts.slice(0, -1), path, epochTime);
     const placed = mergeInto(parent, node, entry.replace === true, path);
     applyMeta(placed, entry, path, owners, opts.epoch, true);
-  });
+  }
 
   if (unreadable.length) {
     warn(`${opts.specPath}: the xattrs of ${unreadable.length} file(s) whose names are not UTF-8 were not read (first: ${unreadable[0]!.toString()})`);
@@ -125,13 +115,6 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
   numberLinks({ root });
   checkNames({ root }, opts.specPath);
   return { root };
-}
-
-function resolveSource(p: string, baseDir: string, path: string): string {
-  if (p.includes('\0')) throw new DiskwrightError('E_NUL', `${show(p)} contains a NUL byte, which no path can hold`, { path, value: p });
-  const full = isAbsolute(p) ? p : resolve(baseDir, p);
-  if (!existsSync(full)) throw new DiskwrightError('E_SOURCE', `source ${show(p)} does not exist (looked at ${full})`, { path, value: p });
-  return full;
 }
 
 /**
@@ -146,11 +129,11 @@ function followSource(full: string, path: string): string {
   }
 }
 
-function makeNode(entry: ContentEntry, parts: Buffer[], path: string, opts: BuildTreeOptions, walk: WalkOptions, time: Timestamp): TreeNode {
+function makeNode(entry: ResolvedEntry, parts: Buffer[], path: string, walk: WalkOptions, time: Timestamp): TreeNode {
   const name = parts.length ? parts[parts.length - 1]! : Buffer.alloc(0);
   const base = { name, uid: 0, gid: 0, mtime: time, atime: time, ctime: time, xattrs: [], size: 0 };
   if (entry.source !== undefined) {
-    const full = followSource(resolveSource(entry.source, opts.baseDir, `${path}.source`), `${path}.source`);
+    const full = followSource(entry.source, `${path}.source`);
     const node = nodeFromHost(Buffer.from(full), name, walk);
     return node;
   }
@@ -159,7 +142,6 @@ function makeNode(entry: ContentEntry, parts: Buffer[], path: string, opts: Buil
     return { ...base, kind: 'file', mode: 0o644, size: data.length, content: { kind: 'bytes', data } };
   }
   if (entry.symlink !== undefined) {
-    if (entry.symlink.includes('\0')) throw new DiskwrightError('E_NUL', `symlink target ${show(entry.symlink)} contains a NUL byte, which no link can hold`, { path: `${path}.symlink`, value: entry.symlink });
     const t = Buffer.from(entry.symlink);
     return { ...base, kind: 'symlink', mode: 0o777, symlinkTarget: t, size: t.length };
   }
@@ -219,8 +201,8 @@ function mergeDir(dst: TreeNode, src: TreeNode, replace: boolean, path: string):
   for (const c of src.children ?? []) mergeInto(dst, c, replace, path);
 }
 
-function applyMeta(node: TreeNode, entry: ContentEntry, path: string, owners: Map<TreeNode, PendingOwner>, epoch: number | undefined, withMode: boolean): void {
-  if (withMode && entry.mode !== undefined) node.mode = parseMode(entry.mode, `${path}.mode`);
+function applyMeta(node: TreeNode, entry: ResolvedEntry, path: string, owners: Map<TreeNode, PendingOwner>, epoch: number | undefined, withMode: boolean): void {
+  if (withMode && entry.mode !== undefined) node.mode = entry.mode;
   if (entry.mtime !== undefined) {
     const t = clampTime(entry.mtime, 0, epoch);
     node.mtime = t; node.atime = t; node.ctime = t;
@@ -279,11 +261,8 @@ function resolveOwners(root: TreeNode, owners: Map<TreeNode, PendingOwner>): voi
   let users: Map<string, number> | undefined;
   let groups: Map<string, number> | undefined;
   const lookup = (v: string | number, which: 'user' | 'group', path: string): number => {
-    if (typeof v === 'number') {
-      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new DiskwrightError('E_OWNER', `bad ${which} id ${show(v)}`, { path, value: v });
-      return v;
-    }
-    if (/^[0-9]+$/.test(v)) return Number(v);
+    // Ids were parsed with the entries (resolveEntries): a string is a name.
+    if (typeof v === 'number') return v;
     const db = which === 'user'
       ? (users ??= parseIdDatabase(readTreeFile(root, ['etc', 'passwd']) ?? ''))
       : (groups ??= parseIdDatabase(readTreeFile(root, ['etc', 'group']) ?? ''));
@@ -339,9 +318,9 @@ const STORE_DIR = '/nix/store';
 /** A Nix store path: the store directory, then one `<32-char hash>-<name>` component (Nix's name characters). */
 const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+\-._?=]+$/;
 
-function addClosureInfo(root: TreeNode, entry: ContentEntry, path: string, opts: BuildTreeOptions, walk: WalkOptions, time: Timestamp): void {
-  const dir = resolveSource(entry.closureInfo!, opts.baseDir, `${path}.closureInfo`);
-  if (!statSync(dir).isDirectory() || !existsSync(`${dir}/store-paths`)) {
+function addClosureInfo(root: TreeNode, entry: ResolvedEntry, path: string, walk: WalkOptions, time: Timestamp): void {
+  const dir = entry.closureInfo!;
+  if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(`${dir}/store-paths`)) {
     throw new DiskwrightError('E_SOURCE', `closureInfo ${show(entry.closureInfo)} is not a closure-info directory (no store-paths file)`, { path: `${path}.closureInfo`, value: entry.closureInfo });
   }
   let text: string;
@@ -362,7 +341,7 @@ function addClosureInfo(root: TreeNode, entry: ContentEntry, path: string, opts:
   });
   storePaths.sort();
   for (const sp of storePaths) {
-    const parts = targetParts(sp, `${path}.closureInfo`);
+    const parts = targetParts(sp);
     const parent = ensureDir(root, parts.slice(0, -1), path, time);
     mergeInto(parent, nodeFromHost(Buffer.from(sp), parts[parts.length - 1]!, walk), false, `${path}.closureInfo`);
   }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DiskwrightError, show } from '../errors.js';
 import type { StreamCodec } from '../container/decompress.js';
-import type { ContentEntry } from '../spec/types.js';
 import { clampTime } from './dirwalk.js';
 import { findChild, newDir, type Timestamp, type TreeNode } from './model.js';
 import { readTar, type TarMember } from './tar.js';
@@ -96,7 +95,7 @@ export class TarInputs {
  * Decompress every compressed `tar:` input of a contents list (the async pre-pass of buildTree).
  * Errors name the entry's spec path; temporary files of a failed preparation are removed.
  */
-export async function prepareTarInputs(entries: readonly ContentEntry[], opts: { baseDir: string; specPath: string }, into = new TarInputs()): Promise<TarInputs> {
+export async function prepareTarInputs(entries: readonly { readonly tar?: string }[], opts: { baseDir: string; specPath: string }, into = new TarInputs()): Promise<TarInputs> {
   for (const [i, entry] of entries.entries()) {
     if (typeof entry.tar !== 'string') continue;
     const full = tarPath(entry.tar, opts.baseDir);

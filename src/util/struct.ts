@@ -37,7 +37,7 @@ export interface Field {
  * i_block, which holds block numbers, an extent tree or a symlink's text).
  */
 export type FieldValue = number | bigint | Uint8Array | ArrayLike<number | bigint>;
-/** What decode returns: integers as numbers (splits above 2^53 as bigints), bytes as copies, arrays as lists. */
+/** What decode returns: integers as numbers (64-bit fields and splits above 2^53 as bigints), bytes as copies, arrays as lists. */
 export type DecodedValue = number | bigint | Uint8Array | number[];
 export type StructValues = Record<string, FieldValue | undefined>;
 
@@ -128,7 +128,10 @@ export interface Struct<N extends string = string, L extends string = never> {
    * is an error.
    */
   encode(values: Partial<Record<N | L, FieldValue>>, buf: Uint8Array, offset?: number): void;
-  /** Decode every field and split; integers up to 2^53 come back as numbers, byte fields as copies. */
+  /**
+   * Decode every field and split; integers up to 2^53 come back as numbers, larger ones (a 64-bit
+   * field or a split) as bigints, byte fields as copies. Reading never throws on a value.
+   */
   decode(buf: Uint8Array, offset?: number): Record<N | L, DecodedValue>;
   /** Decode one field or split. */
   decodeField(buf: Uint8Array, field: N | L, offset?: number): DecodedValue;
@@ -307,9 +310,12 @@ function putBig(dv: DataView, o: number, kind: ScalarKind, b: bigint): void {
   else putNumber(dv, o, kind, Number(b));
 }
 
-function readField(dv: DataView, f: Field): number | Uint8Array | number[] {
+function readField(dv: DataView, f: Field): DecodedValue {
   const k = f.kind;
-  if (typeof k !== 'object') return toNumber(readScalar(dv, f.offset, k));
+  if (typeof k !== 'object') {
+    const v = readScalar(dv, f.offset, k);
+    return typeof v === 'bigint' && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
   if ('bytes' in k) return new Uint8Array(dv.buffer.slice(dv.byteOffset + f.offset, dv.byteOffset + f.offset + k.bytes));
   const out: number[] = [];
   const step = scalarSize(k.array);
@@ -335,4 +341,28 @@ function toNumber(v: number | bigint): number {
   if (typeof v === 'number') return v;
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError(`64-bit value ${v} exceeds 2^53`);
   return Number(v);
+}
+
+/**
+ * A decoded integer as a number when it is at most 2^53, else undefined (a 64-bit field read from
+ * an untrusted image: callers name the field in their error).
+ *
+ * @example
+ * const size = safeNumber(Qcow2Header.decode(buf).size) ?? fail('virtual size past 2^53');
+ */
+export function safeNumber(v: DecodedValue): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : undefined;
+  throw new TypeError('safeNumber: not an integer field');
+}
+
+/**
+ * A decoded integer as a bigint, whichever way decode returned it.
+ *
+ * @example
+ * const attrs = bigIntOf(GptEntry.decode(buf).Attributes); // bit 60 is above 2^53
+ */
+export function bigIntOf(v: DecodedValue): bigint {
+  if (typeof v === 'number' || typeof v === 'bigint') return BigInt(v);
+  throw new TypeError('bigIntOf: not an integer field');
 }

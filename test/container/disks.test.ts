@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { buildImage } from '../../src/build.js';
+import { parseImageSpec } from '../../src/spec/schema.js';
 import { runOk, tempDir } from '../helpers/tools.js';
 import { pattern } from './fixtures.js';
 import { QEMU_FORMAT, qemuCheck, qemuCompare, qemuConvertSha, qemuInfo, sha256Padded } from './oracle.js';
@@ -52,13 +53,13 @@ for (const kind of ['prebuilt', 'ours'] as const) {
       ],
     };
     const raw = join(dir, `${kind}.img`);
-    const report = await buildImage(spec, { output: raw, format: 'raw' });
+    const report = await buildImage(parseImageSpec(spec), { output: raw, format: 'raw' });
     const size = report.size;
     runOk('sgdisk', ['-v', raw]);
     for (const format of FORMATS) {
       await t.test(format, async () => {
         const out = join(dir, `${kind}.${format}`);
-        const r = await buildImage(spec, { output: out, format });
+        const r = await buildImage(parseImageSpec(spec), { output: out, format });
         qemuCheck(out, format);
         const info = qemuInfo(out, format);
         assert.equal(info.format, QEMU_FORMAT[format]);
@@ -76,14 +77,14 @@ for (const kind of ['prebuilt', 'ours'] as const) {
             else runOk('fsck.fat', ['-n', part]);
           }
         }
-        const again = await buildImage(spec, { output: join(dir, 'again', `${kind}.${format}`), format });
+        const again = await buildImage(parseImageSpec(spec), { output: join(dir, 'again', `${kind}.${format}`), format });
         assert.equal(again.sha256, r.sha256, 'byte-identical second build');
       });
     }
     await t.test('compressed raw', async () => {
       for (const [compression, tool] of [['zstd', 'zstd'], ['xz', 'xz'], ['gzip', 'gzip'], ['bzip2', 'bzip2']] as const) {
         const out = join(dir, `${kind}.img.${compression}`);
-        await buildImage(spec, { output: out, format: 'raw', compression });
+        await buildImage(parseImageSpec(spec), { output: out, format: 'raw', compression });
         runOk(tool, ['-t', out]);
         const dec = join(dir, `${kind}.dec`);
         runOk('sh', ['-c', `${tool} -d -c < "${out}" > "${dec}"`]);

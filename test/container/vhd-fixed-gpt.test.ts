@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../src/build.js';
+import { parseImageSpec } from '../../src/spec/schema.js';
 import { run, runOk, tempDir } from '../helpers/tools.js';
 
 // A fixed VHD stores whole MiB (Azure's rule), so the disk is rounded before the table is laid out:
@@ -31,7 +32,7 @@ for (const c of cases) {
       ],
     });
     const vhd = join(dir, `${c.name.replace(/\W+/g, '-')}.vhd`);
-    const report = await buildImage(spec('vhd-fixed', c.size), { output: vhd });
+    const report = await buildImage(parseImageSpec(spec('vhd-fixed', c.size)), { output: vhd });
     assert.equal(report.size % MiB, 0, 'virtual size is whole MiB');
     if (typeof c.size === 'number') assert.equal(report.size, Math.ceil(c.size / MiB) * MiB);
     assert.equal(statSync(vhd).size, report.size + 512, 'data then one footer sector');
@@ -47,7 +48,7 @@ for (const c of cases) {
 
     // The raw build at the rounded size is the same disk.
     const raw = join(dir, 'rounded.raw');
-    await buildImage(spec('raw', report.size), { output: raw });
+    await buildImage(parseImageSpec(spec('raw', report.size)), { output: raw });
     const cmp = run('qemu-img', ['compare', '-f', 'raw', '-F', 'vpc', raw, vhd]);
     assert.equal(cmp.status, 0, cmp.stdout + cmp.stderr);
   });

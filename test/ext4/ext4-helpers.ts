@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { emit } from '../../src/container/emit.js';
-import { ext4Handler } from '../../src/fs/ext4/index.js';
+import { ext4Handler, type Ext4ResolvedOptions } from '../../src/fs/ext4/index.js';
 import type { FsContext, PlannedFilesystem } from '../../src/fs/types.js';
 import type { Ext4Options } from '../../src/spec/types.js';
 import { buildTree } from '../../src/tree/build.js';
@@ -23,16 +23,17 @@ export interface BuildOptions {
   fsUuid?: string;
   seed?: string;
   epoch?: number | undefined;
-  ext4?: Ext4Options;
+  /** The `ext4:` block as a spec gives it (checked and resolved by the handler; tests give bad values too). */
+  ext4?: { [K in keyof Ext4Options]?: Ext4Options[K] | number };
   name?: string;
   /** Hash the output (default true; a 1 TiB image of holes hashes slowly). */
   hash?: boolean;
 }
 
-export function ctxFor(o: BuildOptions = {}): FsContext {
-  const ctx: FsContext = {
+export function ctxFor(o: BuildOptions = {}): FsContext<Ext4ResolvedOptions> {
+  const ctx: FsContext<Ext4ResolvedOptions> = {
     name: o.name ?? 'root', specPath: 'partitions[0]', seed: o.seed ?? 'ext4-test-seed', epoch: 'epoch' in o ? o.epoch : EPOCH,
-    size: o.size ?? 'auto', extraSpace: o.extraSpace ?? 0, sectorSize: 512, ext4: o.ext4 ?? {}, fat: {},
+    size: o.size ?? 'auto', extraSpace: o.extraSpace ?? 0, sectorSize: 512, options: ext4Handler.resolveOptions(o.ext4 ?? {}, 'partitions[0].ext4'),
   };
   if (o.label !== undefined) ctx.label = o.label;
   if (o.fsUuid !== undefined) ctx.fsUuid = o.fsUuid;

@@ -9,8 +9,9 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emit } from '../../src/container/emit.js';
-import { fatHandler } from '../../src/fs/fat/index.js';
+import { fatHandler, type FatResolvedOptions } from '../../src/fs/fat/index.js';
 import type { FsContext, FsInfo } from '../../src/fs/types.js';
+import type { FatOptions } from '../../src/spec/types.js';
 import { buildTree } from '../../src/tree/build.js';
 import type { Tree } from '../../src/tree/model.js';
 import { run } from '../helpers/tools.js';
@@ -19,10 +20,14 @@ export const EPOCH = 1700000000;
 /** mtools: skip its geometry sanity check and show times in UTC. */
 export const MTOOLS_ENV = { ...process.env, MTOOLS_SKIP_CHECK: '1', TZ: 'UTC' };
 
-export function fatContext(over: Partial<FsContext> = {}): FsContext {
+/** Context overrides; `fat` is the spec's `fat:` block, checked and resolved by the handler. */
+export type FatOverrides = Partial<Omit<FsContext<FatResolvedOptions>, 'options'>> & { fat?: FatOptions };
+
+export function fatContext(over: FatOverrides = {}): FsContext<FatResolvedOptions> {
+  const { fat, ...rest } = over;
   return {
     name: 'ESP', specPath: 'partitions[0]', seed: 'fat-test-seed', epoch: EPOCH, label: 'TESTFAT',
-    size: 'auto', extraSpace: 0, sectorSize: 512, ext4: {}, fat: {}, ...over,
+    size: 'auto', extraSpace: 0, sectorSize: 512, ...rest, options: fatHandler.resolveOptions(fat ?? {}, 'partitions[0].fat'),
   };
 }
 
@@ -30,7 +35,7 @@ export function treeOf(dir: string, epoch = EPOCH): Tree {
   return buildTree([{ source: dir, target: '/' }], { baseDir: '/', epoch, specPath: 'contents' });
 }
 
-export async function buildFat(tree: Tree, out: string, over: Partial<FsContext> = {}): Promise<FsInfo> {
+export async function buildFat(tree: Tree, out: string, over: FatOverrides = {}): Promise<FsInfo> {
   const { volume, info } = fatHandler.plan(tree, fatContext(over));
   await emit(volume, out, { format: 'raw', compression: 'none', seed: 'fat-test-seed', epoch: EPOCH } as Parameters<typeof emit>[2]);
   return info;

@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, truncateS
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { buildImage } from '../../src/build.js';
+import { parseImageSpec } from '../../src/spec/schema.js';
 import { DiskwrightError } from '../../src/errors.js';
 import { buildTree } from '../../src/tree/build.js';
 import { CLI, ROOT } from '../helpers/disk.js';
@@ -106,7 +107,7 @@ test('closureInfo whose store-paths names "/", /etc/shadow or a path leaving the
     mkdirSync(ci);
     writeFileSync(join(ci, 'store-paths'), `/nix/store/0a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p-ok\n${bad}\n`);
     const spec = { table: 'none', partitions: [{ name: 'r', filesystem: 'ext4', contents: [{ closureInfo: ci }] }] };
-    await assert.rejects(buildImage(spec, { baseDir: dir, output: join(dir, 'ci.img') }), (e: unknown) => {
+    await assert.rejects(buildImage(parseImageSpec(spec), { baseDir: dir, output: join(dir, 'ci.img') }), (e: unknown) => {
       isCode('E_CLOSURE', 'partitions[0].contents[0].closureInfo')(e);
       assert.match((e as Error).message, /store-paths line 2: /);
       assert.ok((e as Error).message.includes(JSON.stringify(bad)), (e as Error).message);

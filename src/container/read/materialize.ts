@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DiskwrightError } from '../../errors.js';
 import type { Volume } from '../../extent/extent.js';
 import { registerTemporary } from '../sink.js';
 import { ExtentCollector } from './volume.js';
@@ -32,7 +33,12 @@ export class SparseScratch {
     const len = Math.min(data.length, this.size - guestOffset);
     if (len <= 0) return;
     let off = 0;
-    while (off < len) off += writeSync(this.fd, data, off, len - off, guestOffset + off);
+    try {
+      while (off < len) off += writeSync(this.fd, data, off, len - off, guestOffset + off);
+    } catch (e) {
+      // A sparse file cannot reach every offset a header can claim (EFBIG), or the disk is full.
+      throw new DiskwrightError('E_OUTPUT', `cannot write the scratch file ${this.path} at offset ${guestOffset + off}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { value: this.path, cause: e });
+    }
     const last = this.ranges[this.ranges.length - 1];
     if (last && last[0] + last[1] === guestOffset) last[1] += len;
     else this.ranges.push([guestOffset, len]);

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskwrightError } from '../../errors.js';
-import { QCOW2_MAGIC } from '../qcow2/format.js';
-import { SPARSE_MAGICNUMBER } from '../vmdk.js';
-import { VDI_SIGNATURE } from '../vdi.js';
+import { QCOW2_MAGIC, Qcow2Header } from '../qcow2/format.js';
+import { SPARSE_MAGICNUMBER, SparseExtentHeader } from '../vmdk.js';
+import { VDI_SIGNATURE, VdiHeader } from '../vdi.js';
 import { decompressFile, sniffCompression } from '../decompress.js';
 import { registerTemporary } from '../sink.js';
 import { InputFile } from './file.js';
@@ -17,11 +17,11 @@ import { readVmdk } from './vmdk.js';
 
 /** Detect an input image's container format from its magic numbers. */
 export function detectFormat(file: InputFile): 'qcow2' | 'vhd' | 'vdi' | 'vmdk' | 'raw' {
-  const head = file.read(0, 0x48);
-  const dv = new DataView(head.buffer);
-  if (dv.getUint32(0) === QCOW2_MAGIC) return 'qcow2';
-  if (dv.getUint32(0, true) === SPARSE_MAGICNUMBER) return 'vmdk';
-  if (dv.getUint32(0x40, true) === VDI_SIGNATURE) return 'vdi';
+  // Each magic read through its header's declaration (the first 512 bytes cover all three).
+  const head = file.read(0, 512);
+  if (Qcow2Header.decodeField(head, 'magic') === QCOW2_MAGIC) return 'qcow2';
+  if (SparseExtentHeader.decodeField(head, 'magicNumber') === SPARSE_MAGICNUMBER) return 'vmdk';
+  if (VdiHeader.decodeField(head, 'u32Signature') === VDI_SIGNATURE) return 'vdi';
   if (isVhd(file)) return 'vhd';
   return 'raw';
 }

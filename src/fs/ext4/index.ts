@@ -16,21 +16,21 @@
 import { DiskwrightError } from '../../errors.js';
 import type { Tree } from '../../tree/model.js';
 import { deriveUuid, formatUuid, isUuid, uuidToBytes } from '../../util/ids.js';
-import { parseSize, formatSize } from '../../util/size.js';
-import type { FilesystemHandler, FsContext, PlannedFilesystem } from '../types.js';
+import { formatSize } from '../../util/size.js';
+import { defineFilesystem, type FsContext, type PlannedFilesystem } from '../types.js';
+import { Ext4Options, resolveExt4Options, type Ext4ResolvedOptions } from './options.js';
 import { adjustBlocks } from './layout.js';
 import { allocate, sizeBlocks } from './allocate.js';
 import { encode } from './encode.js';
 import { prepare, type Ext4Settings } from './prepare.js';
 
 export { crc32c } from './checksum.js';
+export { Ext4Options, resolveExt4Options, type Ext4ResolvedOptions, type Ext4OptionsInput } from './options.js';
 
-function settingsFor(ctx: FsContext): Ext4Settings {
-  const o = ctx.ext4 ?? {};
-  const path = `${ctx.specPath}.ext4`;
-  const blockSize = o.blockSize ?? 4096;
-  if (![1024, 2048, 4096].includes(blockSize)) throw new DiskwrightError('E_EXT4_OPTION', `blockSize ${blockSize} must be 1024, 2048 or 4096`, { path: `${path}.blockSize`, value: blockSize });
-  if (o.inodeSize !== undefined && o.inodeSize !== 256) throw new DiskwrightError('E_EXT4_OPTION', `inodeSize ${o.inodeSize} is not supported: ext4 inodes are written with 256 bytes`, { path: `${path}.inodeSize`, value: o.inodeSize });
+function settingsFor(ctx: FsContext<Ext4ResolvedOptions>): Ext4Settings {
+  // The option block was checked and resolved by resolveExt4Options (limits, defaults, sizes).
+  const o = ctx.options;
+  const blockSize = o.blockSize;
   const label = Buffer.from(ctx.label ?? '', 'utf8');
   if (label.length > 16) throw new DiskwrightError('E_EXT4_LABEL', `label ${JSON.stringify(ctx.label)} is ${label.length} bytes; ext4 labels hold at most 16`, { path: `${ctx.specPath}.label`, value: ctx.label });
   let uuid: string;
@@ -38,29 +38,18 @@ function settingsFor(ctx: FsContext): Ext4Settings {
     if (!isUuid(ctx.fsUuid)) throw new DiskwrightError('E_EXT4_UUID', `fsUuid ${JSON.stringify(ctx.fsUuid)} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`, { path: `${ctx.specPath}.fsUuid`, value: ctx.fsUuid });
     uuid = ctx.fsUuid.toLowerCase();
   } else uuid = deriveUuid(ctx.seed, `fs:${ctx.name}`);
-  let hashSeed: Uint8Array;
-  if (o.hashSeed !== undefined) {
-    if (!isUuid(o.hashSeed)) throw new DiskwrightError('E_EXT4_OPTION', `hashSeed ${JSON.stringify(o.hashSeed)} is not a UUID`, { path: `${path}.hashSeed`, value: o.hashSeed });
-    hashSeed = uuidToBytes(o.hashSeed);
-  } else hashSeed = uuidToBytes(deriveUuid(ctx.seed, `ext4-hash-seed:${ctx.name}`));
-  let journalBlocks: number | undefined;
-  if (o.journalSize !== undefined) {
-    journalBlocks = Math.ceil(parseSize(o.journalSize, `${path}.journalSize`) / blockSize);
-    if (journalBlocks < 1024) throw new DiskwrightError('E_EXT4_OPTION', `journalSize ${formatSize(journalBlocks * blockSize)} is below the 1024-block minimum (${formatSize(1024 * blockSize)})`, { path: `${path}.journalSize`, value: o.journalSize });
-  }
-  const reservedPercent = o.reservedPercent ?? 5;
-  if (!(reservedPercent >= 0 && reservedPercent <= 50)) throw new DiskwrightError('E_EXT4_OPTION', `reservedPercent ${reservedPercent} must be between 0 and 50`, { path: `${path}.reservedPercent`, value: reservedPercent });
-  const bytesPerInode = o.bytesPerInode ?? 16384;
-  if (!(Number.isInteger(bytesPerInode) && bytesPerInode >= 1024 && bytesPerInode <= 67108864)) throw new DiskwrightError('E_EXT4_OPTION', `bytesPerInode ${bytesPerInode} must be an integer from 1024 to 64 MiB`, { path: `${path}.bytesPerInode`, value: bytesPerInode });
-  if (o.inodeCount !== undefined && !(Number.isInteger(o.inodeCount) && o.inodeCount > 0)) throw new DiskwrightError('E_EXT4_OPTION', `inodeCount ${o.inodeCount} must be a positive integer`, { path: `${path}.inodeCount`, value: o.inodeCount });
+  const hashSeed = uuidToBytes(o.hashSeed ?? deriveUuid(ctx.seed, `ext4-hash-seed:${ctx.name}`));
+  const journalBlocks = o.journalSize === undefined ? undefined : Math.ceil(o.journalSize / blockSize);
   return {
-    blockSize, journal: o.journal ?? true, journalBlocks, inodeCount: o.inodeCount, bytesPerInode, reservedPercent,
+    blockSize, journal: o.journal, journalBlocks, inodeCount: o.inodeCount, bytesPerInode: o.bytesPerInode, reservedPercent: o.reservedPercent,
     resizeInode: true, label, uuid: uuidToBytes(uuid), hashSeed, fsTime: ctx.epoch ?? 0, specPath: ctx.specPath,
   };
 }
 
+const NAME = 'ext4';
+
 /** Plan an ext4 filesystem for `tree` (see FilesystemHandler). */
-export function planExt4(tree: Tree, ctx: FsContext): PlannedFilesystem {
+export function planExt4(tree: Tree, ctx: FsContext<Ext4ResolvedOptions>): PlannedFilesystem {
   const s = settingsFor(ctx);
   const B = s.blockSize;
   const prepared = prepare(tree, s);
@@ -87,7 +76,7 @@ export function planExt4(tree: Tree, ctx: FsContext): PlannedFilesystem {
   return {
     volume,
     info: {
-      type: 'ext4', size: volumeSize, uuid: formatUuid(s.uuid), ...(label ? { label } : {}),
+      type: NAME, size: volumeSize, uuid: formatUuid(s.uuid), ...(label ? { label } : {}),
       details: {
         blockSize: B, blocks: alloc.geo.blocksCount, inodes: alloc.geo.inodesPerGroup * alloc.geo.groups, usedInodes: prepared.lastIno,
         freeBlocks: alloc.freeBlocks, journalBlocks: alloc.journalBlocks, groups: alloc.geo.groups,
@@ -96,4 +85,15 @@ export function planExt4(tree: Tree, ctx: FsContext): PlannedFilesystem {
   };
 }
 
-export const ext4Handler: FilesystemHandler = { type: 'ext4', plan: planExt4 };
+/** The ext4 filesystem: its name, its `ext4:` option block and its planner. */
+export const ext4Handler = defineFilesystem({
+  name: NAME,
+  aliases: [],
+  optionsKey: 'ext4',
+  options: Ext4Options,
+  partitionType: 'linux',
+  xattrs: true,
+  recordsOffset: false,
+  resolveOptions: resolveExt4Options,
+  plan: planExt4,
+});

@@ -6,19 +6,32 @@
  * import { fatHandler } from './fs/fat/index.js';
  * const { volume, info } = fatHandler.plan(tree, ctx); // info.uuid is the volume id, "1A2B-3C4D"
  */
-import type { FilesystemHandler } from '../types.js';
+import { defineFilesystem } from '../types.js';
+import { FatOptions, resolveFatOptions } from './options.js';
 import { formatVolumeId, planFat } from './plan.js';
 
 export { planFat, formatVolumeId } from './plan.js';
 export { chooseGeometry, type FatGeometry } from './geometry.js';
+export { FatOptions, resolveFatOptions, type FatResolvedOptions, type FatOptionsInput } from './options.js';
 
-export const fatHandler: FilesystemHandler = {
-  type: 'vfat',
+const NAME = 'vfat';
+
+/** FAT12/16/32 (`filesystem: vfat`, or `fat`): its names, its `fat:` option block and its planner. */
+export const fatHandler = defineFilesystem({
+  name: NAME,
+  aliases: ['fat'],
+  optionsKey: 'fat',
+  options: FatOptions,
+  partitionType: 'esp',
+  // FAT stores no xattrs, and records its offset on the disk (BPB_HiddSec).
+  xattrs: false,
+  recordsOffset: true,
+  resolveOptions: resolveFatOptions,
   plan(tree, ctx) {
     const { volume, fat } = planFat(tree, ctx);
     const g = fat.geometry;
     const info = {
-      type: 'vfat',
+      type: NAME,
       size: volume.size,
       uuid: formatVolumeId(fat.volumeId),
       ...(fat.label !== undefined ? { label: fat.label } : {}),
@@ -34,4 +47,4 @@ export const fatHandler: FilesystemHandler = {
     };
     return { volume, info };
   },
-};
+});

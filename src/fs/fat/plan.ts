@@ -16,8 +16,9 @@ import { DiskwrightError } from '../../errors.js';
 import { VolumeBuilder, type Volume } from '../../extent/extent.js';
 import type { Timestamp, Tree, TreeNode } from '../../tree/model.js';
 import { deriveBytes } from '../../util/ids.js';
-import { formatSize, parseSize } from '../../util/size.js';
+import { formatSize } from '../../util/size.js';
 import type { FsContext } from '../types.js';
+import type { FatResolvedOptions } from './options.js';
 import {
   ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_HIDDEN, ATTR_READ_ONLY, ATTR_SYSTEM,
   encodeBootSector, encodeFsInfo, type FatType,
@@ -148,8 +149,8 @@ function clustersNeeded(d: Demand, clusterSize: number, fatType: FatType, extraS
   return n + Math.ceil(extraSpace / clusterSize);
 }
 
-function parseVolumeId(ctx: FsContext): number {
-  const explicit = ctx.fsUuid ?? ctx.fat.volumeId;
+function parseVolumeId(ctx: FsContext<FatResolvedOptions>): number {
+  const explicit = ctx.fsUuid ?? ctx.options.volumeId;
   const where = ctx.fsUuid !== undefined ? `${ctx.specPath}.fsUuid` : `${ctx.specPath}.fat.volumeId`;
   if (explicit === undefined) {
     const b = deriveBytes(ctx.seed, `fat-volume-id:${ctx.name}`, 4);
@@ -182,30 +183,18 @@ function parseLabel(ctx: FsContext): { text: string; bytes: Uint8Array } | undef
   return { text, bytes: shortNameBytes(text.slice(0, 8), text.slice(8)) };
 }
 
-function geometryRequest(ctx: FsContext, rootSlots: number): Omit<GeometryRequest, 'totalSectors'> {
-  const ss = ctx.fat.sectorSize ?? ctx.sectorSize;
-  if (![512, 1024, 2048, 4096].includes(ss)) {
-    throw new DiskwrightError('E_FAT_SECTOR', `bad FAT sector size ${ss}: one of 512, 1024, 2048, 4096`, { path: `${ctx.specPath}.fat.sectorSize`, value: ss });
-  }
-  let clusterSize: number | undefined;
-  if (ctx.fat.clusterSize !== undefined) {
-    clusterSize = parseSize(ctx.fat.clusterSize, `${ctx.specPath}.fat.clusterSize`);
+function geometryRequest(ctx: FsContext<FatResolvedOptions>, rootSlots: number): Omit<GeometryRequest, 'totalSectors'> {
+  // Types and ranges were checked by resolveFatOptions; what depends on the disk's sector size is checked here.
+  const o = ctx.options;
+  const ss = o.sectorSize ?? ctx.sectorSize;
+  const clusterSize = o.clusterSize;
+  if (clusterSize !== undefined) {
     const spc = clusterSize / ss;
     if (!Number.isInteger(spc) || spc < 1 || spc > 128 || (spc & (spc - 1)) !== 0 || clusterSize > 65536) {
-      throw new DiskwrightError('E_FAT_CLUSTER', `bad FAT cluster size ${clusterSize}: a power of two from the sector size (${ss}) to 64 KiB`, { path: `${ctx.specPath}.fat.clusterSize`, value: ctx.fat.clusterSize });
+      throw new DiskwrightError('E_FAT_CLUSTER', `bad FAT cluster size ${clusterSize}: a power of two from the sector size (${ss}) to 64 KiB`, { path: `${ctx.specPath}.fat.clusterSize`, value: clusterSize });
     }
   }
-  const rs = ctx.fat.reservedSectors;
-  if (rs !== undefined && (!Number.isInteger(rs) || rs < 1 || rs > 0xffff)) {
-    throw new DiskwrightError('E_FAT_RESERVED', `bad reserved sector count ${rs}: 1..65535`, { path: `${ctx.specPath}.fat.reservedSectors`, value: rs });
-  }
-  if (ctx.fat.fatSize !== undefined && ![12, 16, 32].includes(ctx.fat.fatSize)) {
-    throw new DiskwrightError('E_FAT_TYPE', `bad FAT size ${String(ctx.fat.fatSize)}: 12, 16 or 32`, { path: `${ctx.specPath}.fat.fatSize`, value: ctx.fat.fatSize });
-  }
-  if (rs !== undefined && ctx.fat.fatSize === 32 && rs < 8) {
-    throw new DiskwrightError('E_FAT_RESERVED', `FAT32 needs at least 8 reserved sectors (boot sector, FSInfo, backups at 6 and 7), got ${rs}`, { path: `${ctx.specPath}.fat.reservedSectors`, value: rs });
-  }
-  return { bytesPerSector: ss, fatType: ctx.fat.fatSize, clusterSize, reservedSectors: rs, rootEntriesNeeded: rootSlots };
+  return { bytesPerSector: ss, fatType: o.fatSize, clusterSize, reservedSectors: o.reservedSectors, rootEntriesNeeded: rootSlots };
 }
 
 /** Encode a FAT: the non-zero prefix up to the last allocated cluster (the rest is zeros). */
@@ -249,7 +238,7 @@ function attrsOf(node: TreeNode): number {
  * const { volume } = planFat(tree, { name: 'ESP', specPath: 'partitions[0]', seed, epoch: 1, label: 'ESP',
  *   size: 'auto', extraSpace: 0, sectorSize: 512, ext4: {}, fat: { fatSize: 32 } });
  */
-export function planFat(tree: Tree, ctx: FsContext): { volume: Volume; fat: FatPlanInfo } {
+export function planFat(tree: Tree, ctx: FsContext<FatResolvedOptions>): { volume: Volume; fat: FatPlanInfo } {
   const label = parseLabel(ctx);
   const volumeId = parseVolumeId(ctx);
   const root = collectNames(tree.root, '/', ctx.specPath, true, label !== undefined);

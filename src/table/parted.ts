@@ -2,7 +2,9 @@ import { DiskwrightError, show } from '../errors.js';
 
 /**
  * GNU parted 3.x position semantics, so the NixOS presets land where make-disk-image's
- * `parted --script ... mkpart` puts them (docs/ARCHITECTURE.md §1 NixOS layouts). Observed with parted 3.5:
+ * `parted --script ... mkpart` puts them (docs/ARCHITECTURE.md §1 NixOS layouts). The presets
+ * (spec/presets.ts) give `parted:` positions; layout.ts places them with these rules. Observed with
+ * parted 3.5:
  * - exact units (s, B, KiB, MiB, GiB, TiB) name one sector; an end given in MiB/GiB/TiB is
  *   one sector earlier (parted's _adjust_end_if_iec), KiB and B are not adjusted;
  * - inexact units (kB, MB, GB, TB; "M", "G"; no unit = MB) allow +/- half a unit, and parted
