@@ -2,7 +2,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DiskwrightError, show } from '../errors.js';
-import type { StreamCodec } from '../container/decompress.js';
+import { decompressFile, sniffCompression, SNIFF_BYTES, type Range, type StreamCodec } from '../codec/index.js';
 import { clampTime } from './dirwalk.js';
 import { findChild, newDir, type Timestamp, type TreeNode } from './model.js';
 import { readTar, type TarMember } from './tar.js';
@@ -20,13 +20,9 @@ function sniff(path: string, specPath: string): StreamCodec | 'tar' {
   try {
     fd = openSync(path, 'r');
     if (!statSync(path).isFile()) throw new DiskwrightError('E_TAR', `tar archive ${path} is not a regular file`, { path: specPath, value: path });
-    const b = Buffer.alloc(6);
-    readSync(fd, b, 0, 6, 0);
-    if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
-    if (b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    if (b[0] === 0xfd && b.subarray(1, 6).toString('latin1') === '7zXZ\0') return 'xz';
-    if (b.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
-    return 'tar';
+    const b = Buffer.alloc(SNIFF_BYTES);
+    const n = readSync(fd, b, 0, SNIFF_BYTES, 0);
+    return sniffCompression(b.subarray(0, n)) ?? 'tar';
   } catch (e) {
     if (e instanceof DiskwrightError) throw e;
     throw new DiskwrightError('E_SOURCE', `cannot read tar archive ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: specPath, value: path });
@@ -46,6 +42,8 @@ export function tarPath(tar: string, baseDir: string): string {
  * many GiB) and is asynchronous, so it runs before the synchronous tree phase: `prepare` every
  * archive, give the result to buildTree (`tars`), and `dispose` once the image is written (the
  * files are removed at process exit anyway, and on SIGINT/SIGTERM through the CLI's exit).
+ * The temporary file is sparse (runs of zeros are holes, see codec/output.ts); members whose data
+ * meets a hole are marked `sparse`, so the filesystem writer finds their holes too.
  *
  * @example
  * const tars = await prepareTarInputs(contents, { baseDir, specPath: 'partitions[0].contents' });
@@ -53,6 +51,8 @@ export function tarPath(tar: string, baseDir: string): string {
  */
 export class TarInputs {
   private readonly plain = new Map<string, string>();
+  /** The holes of each decompressed archive (byte ranges, sorted). */
+  private readonly holeMap = new Map<string, Range[]>();
   private readonly dirs: string[] = [];
 
   /** Decompress `archive` (an absolute path) if it is compressed; a plain tar is used in place. */
@@ -65,8 +65,8 @@ export class TarInputs {
     this.dirs.push(dir);
     const out = join(dir, 'archive.tar');
     try {
-      const { decompressFile } = await import('../container/decompress.js');
-      await decompressFile(codec, archive, out);
+      const { holes } = await decompressFile(codec, archive, out);
+      this.holeMap.set(archive, holes);
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
       live.delete(dir);
@@ -83,11 +83,17 @@ export class TarInputs {
     return this.plain.get(archive);
   }
 
+  /** The holes of the uncompressed tar for `archive` (none for a plain tar). */
+  holes(archive: string): readonly Range[] {
+    return this.holeMap.get(archive) ?? [];
+  }
+
   /** Remove the temporary files (after the image that reads them is written). */
   dispose(): void {
     for (const d of this.dirs) { rmSync(d, { recursive: true, force: true }); live.delete(d); }
     this.dirs.length = 0;
     this.plain.clear();
+    this.holeMap.clear();
   }
 }
 
@@ -136,6 +142,7 @@ export function openTar(
   }
   const members = readTar(file, specPath, path);
   const fileSize = statSync(file).size;
+  const holes = tars?.holes(path) ?? [];
   const byPath = new Map<string, TreeNode>();
   for (const m of members) {
     const fail = (message: string, code = 'E_TAR'): never => {
@@ -165,7 +172,7 @@ export function openTar(
       }
     }
     const name = parts[parts.length - 1]!;
-    const node = memberNode(m, name, time, byPath, nextLinkKey, file, fileSize, fail);
+    const node = memberNode(m, name, time, byPath, nextLinkKey, file, fileSize, holes, fail);
     const kids = dir.children!;
     const idx = findChild(kids, name);
     const existing = idx >= 0 ? kids[idx]! : undefined;
@@ -220,14 +227,17 @@ function mergeDirMeta(dir: TreeNode, node: TreeNode): TreeNode {
   return d;
 }
 
-function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<string, TreeNode>, nextLinkKey: () => number, file: string, fileSize: number, fail: (message: string) => never): TreeNode {
+function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<string, TreeNode>, nextLinkKey: () => number, file: string, fileSize: number, holes: readonly Range[], fail: (message: string) => never): TreeNode {
   const base: TreeNode = {
     name, kind: 'file', mode: m.mode, uid: m.uid, gid: m.gid, mtime: time, atime: time, ctime: time,
     xattrs: m.xattrs.slice().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)), size: 0,
   };
   switch (m.type) {
     case 'file':
-      return { ...base, size: m.size, content: { kind: 'file', path: file, offset: m.dataOffset, size: m.size, fileSize } };
+      return {
+        ...base, size: m.size, content: { kind: 'file', path: file, offset: m.dataOffset, size: m.size, fileSize },
+        ...(meetsHole(holes, m.dataOffset, m.dataOffset + m.size) ? { sparse: true } : {}),
+      };
     case 'dir':
       return { ...base, kind: 'dir', children: [] };
     case 'symlink':
@@ -244,4 +254,17 @@ function memberNode(m: TarMember, name: Buffer, time: Timestamp, byPath: Map<str
       return { ...target, name, xattrs: target.xattrs };
     }
   }
+}
+
+/** Whether [start, end) intersects one of `holes` (sorted, disjoint). */
+function meetsHole(holes: readonly Range[], start: number, end: number): boolean {
+  if (start >= end) return false;
+  let lo = 0;
+  let hi = holes.length;
+  // The first hole that ends after `start`.
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (holes[mid]!.end <= start) lo = mid + 1; else hi = mid;
+  }
+  return lo < holes.length && holes[lo]!.start < end;
 }

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { decompressFile, sniffCompression } from '../../src/container/decompress.js';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { decompressFile, sniffCompression } from '../../src/codec/index.js';
 import { runOk, tempDir } from '../helpers/tools.js';
 import { pattern } from './fixtures.js';
 
@@ -32,5 +32,38 @@ test('streaming decompression of every codec, multi-frame, matches the input', a
     const out = join(dir, `data.${codec}.out`);
     await decompressFile(codec, packed, out);
     assert.ok(readFileSync(out).equals(readFileSync(plain)), codec);
+  }
+});
+
+test('a .zst whose content checksum does not match fails with E_DECOMPRESS (file, compressed offset)', async () => {
+  const plain = join(dir, 'sum');
+  writeFileSync(plain, pattern(1 << 20, 'checksum'));
+  runOk('sh', ['-c', `zstd -q --check -c "${plain}" > "${plain}.zst"`]);
+  const packed = readFileSync(`${plain}.zst`);
+  packed[packed.length - 1] ^= 0xff; // the frame's XXH64 checksum (low 32 bits)
+  writeFileSync(`${plain}.bad.zst`, packed);
+  await assert.rejects(decompressFile('zstd', `${plain}.bad.zst`, join(dir, 'sum.out')), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'E_DECOMPRESS');
+    assert.match(e.message, /zstd data of .*sum\.bad\.zst is corrupt or truncated \(at compressed byte \d+\): .*checksum mismatch/);
+    return true;
+  });
+});
+
+test('decompressed output is sparse: all-zero aligned 64 KiB blocks are holes, reported, content exact', async () => {
+  const plain = join(dir, 'holey');
+  const data = Buffer.alloc(40 << 20);
+  data.set(pattern(100_000, 'head'), 0);
+  data.set(pattern(5000, 'mid'), (20 << 20) + 123);
+  data.set(pattern(70_000, 'tail'), data.length - 70_000);
+  writeFileSync(plain, data);
+  for (const [codec, tool, suffix] of [['zstd', 'zstd -q', 'zst'], ['xz', 'xz -0', 'xz'], ['gzip', 'gzip -1', 'gz'], ['bzip2', 'bzip2 -1', 'bz2']] as const) {
+    runOk('sh', ['-c', `${tool} -c "${plain}" > "${plain}.${suffix}"`]);
+    const out = join(dir, `holey.${codec}.out`);
+    const { size, holes } = await decompressFile(codec, `${plain}.${suffix}`, out);
+    assert.equal(size, data.length, codec);
+    assert.ok(readFileSync(out).equals(data), codec);
+    const K = 64 << 10;
+    assert.deepEqual(holes, [{ start: 2 * K, end: 320 * K }, { start: 321 * K, end: 638 * K }], codec);
+    assert.ok(statSync(out).blocks * 512 < 1 << 20, `${codec}: ${statSync(out).blocks} blocks allocated`);
   }
 });

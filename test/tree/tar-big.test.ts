@@ -2,7 +2,9 @@
  * Big compressed tar layers (issue 14): a 5 GiB member in a gzip, xz and zstd layer (bzip2: 1 GiB,
  * its pure-JS decoder is slow) becomes an ext4 image with a peak RSS under 1 GiB (measured with
  * /usr/bin/time: package `time`, scripts/install-oracles.sh), e2fsck-clean, the member at full
- * size; the decompressed temporary file is gone afterwards, and also after SIGTERM mid-way.
+ * size; the decompressed temporary file is gone afterwards, and also after SIGTERM mid-way. The
+ * temporary file is sparse (its zero runs are holes: peak disk use polled while the build runs) and
+ * the member's holes stay holes in ext4 (few blocks allocated, the image file small).
  *
  * The tar stream is GNU tar's (`tar -cf - big` of a 5 GiB sparse file). Compressing 5 GiB takes
  * minutes with gzip/xz, so those layers are members/streams concatenated (valid gzip, xz and bzip2:
@@ -80,32 +82,56 @@ function leftovers(): string[] {
   return readdirSync(TMP).filter((f) => f.startsWith('diskwright-'));
 }
 
-/** Build an ext4 image from the layer through the CLI under /usr/bin/time; returns peak RSS in bytes and seconds. */
-function buildLayer(layer: string, img: string): { rss: number; seconds: number } {
+/** Disk allocated to the temporary files now (st_blocks), in bytes. */
+function tempDisk(): number {
+  let total = 0;
+  for (const d of leftovers()) {
+    try {
+      for (const f of readdirSync(join(TMP, d))) total += statSync(join(TMP, d, f)).blocks * 512;
+    } catch { /* removed meanwhile */ }
+  }
+  return total;
+}
+
+/**
+ * Build an ext4 image from the layer through the CLI under /usr/bin/time; returns peak RSS in
+ * bytes, seconds, and the peak disk allocated to temporary files (polled every 50 ms).
+ */
+async function buildLayer(layer: string, img: string): Promise<{ rss: number; seconds: number; disk: number }> {
   assert.ok(existsSync('/usr/bin/time'), '/usr/bin/time is missing: install the package time (scripts/install-oracles.sh)');
   const spec = join(dir, 'spec.json');
   writeFileSync(spec, JSON.stringify({ table: 'none', sourceDateEpoch: 1, partitions: [{ name: 'root', filesystem: 'ext4', contents: [{ tar: layer, target: '/' }] }] }));
   const t0 = Date.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'DW_MAXRSS_KB=%M', process.execPath, ...CLI, 'build', spec, '-o', img, '-q'], { encoding: 'utf8', env: { ...process.env, TMPDIR: TMP }, timeout: 600_000 });
+  const child = spawn('/usr/bin/time', ['-f', 'DW_MAXRSS_KB=%M', process.execPath, ...CLI, 'build', spec, '-o', img, '-q'], { env: { ...process.env, TMPDIR: TMP }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 600_000 });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  let disk = 0;
+  const poll = setInterval(() => { disk = Math.max(disk, tempDisk()); }, 50);
+  const status = await new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  clearInterval(poll);
   const seconds = (Date.now() - t0) / 1000;
-  assert.equal(r.status, 0, r.stderr);
-  const m = /DW_MAXRSS_KB=(\d+)/.exec(r.stderr);
-  assert.ok(m, r.stderr);
-  return { rss: Number(m[1]) * 1024, seconds };
+  assert.equal(status, 0, stderr);
+  const m = /DW_MAXRSS_KB=(\d+)/.exec(stderr);
+  assert.ok(m, stderr);
+  return { rss: Number(m[1]) * 1024, seconds, disk };
 }
 
 function checkImage(img: string, size: number): void {
   runOk('e2fsck', ['-fn', img]);
   const stat = runOk('debugfs', ['-R', 'stat /big', img]);
   assert.match(stat, new RegExp(`Size: ${size}\\b`), stat);
-  assert.match(runOk('debugfs', ['-R', 'stat /big', img]), /Type: regular/);
+  assert.match(stat, /Type: regular/);
+  // The zeros stay holes: a few blocks at most for /big, and a small image file.
+  const sectors = Number(/Blockcount: (\d+)/.exec(stat)?.[1]);
+  assert.ok(sectors * 512 < 1 << 20, `/big has ${sectors} sectors allocated`);
+  assert.ok(statSync(img).blocks * 512 < 256 << 20, `image allocates ${statSync(img).blocks * 512} bytes`);
 }
 
 const results: string[] = [];
 after(() => { if (results.length) console.log(`# big layers: ${results.join('; ')}`); });
 
 for (const [codec, size] of [['gzip', 5 * GiB], ['xz', 5 * GiB], ['zstd', 5 * GiB], ['bzip2', GiB]] as [Codec, number][]) {
-  test(`a ${size / GiB} GiB ${codec} tar layer into ext4 with a peak RSS under 1 GiB; temporary file removed`, () => {
+  test(`a ${size / GiB} GiB ${codec} tar layer into ext4 with a peak RSS under 1 GiB, sparse temporary file and image; temporary file removed`, async () => {
     let layer: string;
     if (codec === 'zstd') {
       // One zstd stream, as a container runtime's layer would be.
@@ -118,9 +144,11 @@ for (const [codec, size] of [['gzip', 5 * GiB], ['xz', 5 * GiB], ['zstd', 5 * Gi
       layer = concatenatedLayer(codec, size);
     }
     const img = join(OUT, `${codec}.img`);
-    const { rss, seconds } = buildLayer(layer, img);
-    results.push(`${codec} ${size / GiB} GiB: ${seconds.toFixed(1)} s, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
+    const { rss, seconds, disk } = await buildLayer(layer, img);
+    results.push(`${codec} ${size / GiB} GiB: ${seconds.toFixed(1)} s, peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB, peak temp disk ${(disk / 2 ** 20).toFixed(1)} MiB`);
     assert.ok(rss < GiB, `peak RSS ${rss} bytes`);
+    // Before the temporary file was sparse it took the whole layer (5 GiB) of disk.
+    assert.ok(disk < 64 << 20, `temporary files allocated up to ${disk} bytes`);
     checkImage(img, size);
     assert.deepEqual(leftovers(), []);
     rmSync(img);

@@ -170,10 +170,12 @@ test('.tar.bz2 (and the same tar as .gz, .xz, .zst) into ext4: debugfs rdump giv
   mkdirSync(join(src, 'etc/deep/er'), { recursive: true });
   const files: [string, number, number, number, number][] = [
     ['etc/hostname', 0o644, 0, 0, 1600000000], ['etc/deep/er/blob', 0o600, 1000, 100, 1500000000],
-    ['etc/script', 0o755, 0, 0, 1400000000], ['big', 0o640, 33, 33, 1300000000],
+    ['etc/script', 0o755, 0, 0, 1400000000], ['big', 0o640, 33, 33, 1300000000], ['holey', 0o644, 0, 0, 1300000000],
   ];
+  // holey: data, runs of zeros longer than the temporary file's hole blocks at unaligned offsets, data.
+  const holey = Buffer.concat([seeded(100_001, 'h1'), Buffer.alloc((1 << 20) + 5000), seeded(70_001, 'h2'), Buffer.alloc(300_000), seeded(3, 'h3')]);
   for (const [p, mode, , , t] of files) {
-    writeFileSync(join(src, p), seeded(p === 'big' ? 3 << 20 : 777 + p.length * 1000, p));
+    writeFileSync(join(src, p), p === 'holey' ? holey : seeded(p === 'big' ? 3 << 20 : 777 + p.length * 1000, p));
     chmodSync(join(src, p), mode);
     utimesSync(join(src, p), t, t);
   }
@@ -202,6 +204,9 @@ test('.tar.bz2 (and the same tar as .gz, .xz, .zst) into ext4: debugfs rdump giv
       assert.equal(st.gid, g, `${codec}: gid of ${p}`);
       assert.equal(Math.floor(st.mtimeMs / 1000), t, `${codec}: mtime of ${p}`);
     }
+    // The zero runs of holey are holes of the temporary tar, so the member is scanned and they stay holes in ext4.
+    const blocks = Number(/Blockcount: (\d+)/.exec(runOk('debugfs', ['-R', 'stat /opt/holey', img]))?.[1]);
+    assert.ok(blocks * 512 < holey.length - (1 << 20), `${codec}: holey has ${blocks} sectors allocated`);
     assert.ok(lstatSync(join(back, 'opt/etc/link')).isSymbolicLink(), `${codec}: symlink kept`);
     assert.equal(readlinkSync(join(back, 'opt/etc/link')), 'deep/er/blob');
     assert.deepEqual(readdirSync(TMP).filter((f) => f.startsWith('diskwright-')), [], 'decompressed tar removed after the build');

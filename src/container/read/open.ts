@@ -5,7 +5,8 @@ import { DiskwrightError } from '../../errors.js';
 import { QCOW2_MAGIC, Qcow2Header } from '../qcow2/format.js';
 import { SPARSE_MAGICNUMBER, SparseExtentHeader } from '../vmdk.js';
 import { VDI_SIGNATURE, VdiHeader } from '../vdi.js';
-import { decompressFile, sniffCompression } from '../decompress.js';
+import { decompressFile, sniffCompression, SNIFF_BYTES } from '../../codec/index.js';
+import { containerFormat } from '../registry.js';
 import { registerTemporary } from '../sink.js';
 import { InputFile } from './file.js';
 import type { InputVolume } from './materialize.js';
@@ -40,7 +41,7 @@ export async function openImage(path: string, format?: string, signal?: AbortSig
   let scratchDir: string | undefined;
   let forgetScratch: (() => void) | undefined;
   try {
-    const codec = sniffCompression(file.read(0, 6));
+    const codec = sniffCompression(file.read(0, SNIFF_BYTES));
     if (codec) {
       file.close();
       scratchDir = mkdtempSync(join(tmpdir(), 'diskwright-input-'));
@@ -49,7 +50,7 @@ export async function openImage(path: string, format?: string, signal?: AbortSig
       await decompressFile(codec, path, plain);
       file = new InputFile(plain);
     }
-    const fmt = format === undefined || format === 'auto' ? detectFormat(file) : format === 'vpc' ? 'vhd' : format;
+    const fmt = format === undefined || format === 'auto' ? detectFormat(file) : containerFormat(format)?.name ?? format;
     let result: InputVolume;
     switch (fmt) {
       case 'qcow2': case 'qcow2-compressed': result = await readQcow2(file, signal); break;
