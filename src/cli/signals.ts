@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { removeTemporaryOutputs } from '../container/sink.js';
+import { devicesPartlyWritten, removeTemporaryOutputs } from '../container/sink.js';
 
 /**
  * SIGINT, SIGTERM and SIGHUP end the CLI at once: the abort signal stops the library's loops, the
@@ -15,7 +15,10 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
     controller.abort(new Error(`interrupted (${sig})`));
     removeTemporaryOutputs();
-    try { process.stderr.write(`diskwright: interrupted (${sig}); no output written\n`); } catch { /* stderr gone */ }
+    // A block device is written in place: nothing to remove, and the user must know it is partial.
+    const devices = devicesPartlyWritten();
+    const what = devices.length ? `${devices.join(', ')} holds a partly written image` : 'no output written';
+    try { process.stderr.write(`diskwright: interrupted (${sig}); ${what}\n`); } catch { /* stderr gone */ }
     process.exit(128 + constants.signals[sig]);
   });
 }

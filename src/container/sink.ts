@@ -133,6 +133,7 @@ export class BlockDeviceSink implements Sink {
     } catch (e) {
       throw outputError(dest, e, 'open');
     }
+    devicesInWriting.add(dest);
   }
   get position(): number { return this.pos; }
   write(data: Uint8Array): void {
@@ -163,6 +164,7 @@ export class BlockDeviceSink implements Sink {
       const fd = this.fd;
       this.fd = -1;
       closeSync(fd);
+      devicesInWriting.delete(this.dest);
     } catch (e) {
       throw outputError(this.dest, e);
     }
@@ -364,6 +366,13 @@ function removeDirs(dirs: readonly string[]): void {
 function forgetDirs(dirs: string[]): void {
   const i = liveDirs.indexOf(dirs);
   if (i >= 0) liveDirs.splice(i, 1);
+}
+
+/** Block devices being written in place: an interrupted build leaves them partly overwritten. */
+const devicesInWriting = new Set<string>();
+/** The block devices an interruption now would leave partly written (for the CLI's message). */
+export function devicesPartlyWritten(): string[] {
+  return [...devicesInWriting];
 }
 
 /** Temporary outputs alive in this process, removed if the process is interrupted. */
