@@ -1,70 +1,54 @@
-import { DiskwrightError } from '../errors.js';
-import { BZIP2_MAGIC, bunzip2File } from './bzip2.js';
-import { GZIP_MAGIC, gunzipFile } from './gzip.js';
-import { SparseOut, type Decompressed, type Progress } from './output.js';
-import { XZ_MAGIC, unxzFile } from './xz.js';
-import { ZSTD_MAGIC, unzstdFile } from './zstd.js';
+import { bzip2 } from './bzip2.js';
+import { deflateQcow2, zlib } from './deflate.js';
+import { gzip } from './gzip.js';
+import type { Decompressed } from './output.js';
+import type { FileCodec, FrameCodec } from './types.js';
+import { xz } from './xz.js';
+import { zstd } from './zstd.js';
 
 /**
- * The whole-file decoders (compressed disk images given to `convert`, compressed tar inputs), one
- * line each: name, magic number, streaming decoder. Each decoder writes as it goes, with bounded
- * memory whatever the ratio (a 5 GiB layer of zeros is a few KiB of input), reads on across
- * concatenated frames/streams/members (as our compressors and the parallel CLIs write them), and
- * loads its package on first use only: importing this table loads no codec package and no addon.
+ * The codecs, one line each (an explicit table, no side-effect registration). Each module declares
+ * both sides: name, levels and default level, `compressFrame` (run on the workers); the whole-file
+ * codecs also their suffix, magic number, frame size, frame check and streaming `decompressFile`.
+ * Every codec loads its package on first use only: importing this table loads no codec package and
+ * no addon. The order of the whole-file codecs is the order of the compressor list (spec enum, --help).
+ *
+ * Adding a compression: a module in src/codec/ exporting a `FileCodec`, plus one line here.
+ */
+export const codecs = {
+  zstd,
+  xz,
+  gzip,
+  bzip2,
+  zlib,
+  'deflate-qcow2': deflateQcow2,
+} as const satisfies Record<string, FrameCodec>;
+
+/** Every codec's name (what a compression job names). */
+export type CodecName = keyof typeof codecs;
+
+/** The whole-file codecs' names: those with a suffix, magic number and streaming decoder. */
+export type StreamCodec = { [K in CodecName]: (typeof codecs)[K] extends FileCodec ? K : never }[CodecName];
+
+const isFileCodec = (c: FrameCodec): c is FileCodec => 'decompressFile' in c;
+
+/** The whole-file codecs, in table order. */
+export const fileCodecs = Object.values(codecs).filter(isFileCodec) as unknown as readonly { [K in StreamCodec]: (typeof codecs)[K] }[StreamCodec][];
+
+/**
+ * The whole-file decoders (compressed disk images given to `convert`, compressed tar inputs), by
+ * codec name. Each decoder writes as it goes, with bounded memory whatever the ratio (a 5 GiB layer
+ * of zeros is a few KiB of input), and reads on across concatenated frames/streams/members (as our
+ * compressors and the parallel CLIs write them).
  *
  * @example
  * const codec = sniffCompression(head); // 'zstd' | … | undefined
  * if (codec) await decoders[codec].decompressFile(input, output);
  */
-export interface Decoder<N extends string = string> {
-  readonly name: N;
-  /** The bytes every stream of this codec starts with. */
-  readonly magic: readonly number[];
-  /**
-   * Decompress `input` into `output` (created or truncated), sparse (all-zero 64 KiB blocks are
-   * holes, returned). Corrupt or truncated input is E_DECOMPRESS naming the file and the compressed
-   * byte offset reached; `output` is then incomplete (the caller removes it).
-   */
-  decompressFile(input: string, output: string): Promise<Decompressed>;
-}
+export const decoders = Object.fromEntries(fileCodecs.map((c) => [c.name, c])) as { readonly [K in StreamCodec]: (typeof codecs)[K] };
 
-type Decode = (input: string, out: SparseOut, progress: Progress) => Promise<void>;
-
-function decoder<const N extends string>(name: N, magic: readonly number[], decode: Decode): Decoder<N> {
-  return {
-    name,
-    magic,
-    async decompressFile(input, output) {
-      const progress = { read: 0 };
-      let out: SparseOut | undefined;
-      try {
-        out = new SparseOut(output);
-        await decode(input, out, progress);
-        return out.finish();
-      } catch (e) {
-        if (e instanceof DiskwrightError) throw e;
-        const err = e as NodeJS.ErrnoException;
-        // Host I/O errors (ENOSPC, EACCES, EIO) are not the data's fault: say which.
-        if (err && typeof err.code === 'string' && err.syscall) {
-          throw new DiskwrightError('E_DECOMPRESS', `cannot decompress ${input} into ${output}: ${err.code} (${err.syscall})`, { value: input, cause: e });
-        }
-        throw new DiskwrightError('E_DECOMPRESS', `${name} data of ${input} is corrupt or truncated (at compressed byte ${progress.read}): ${err?.message ?? String(e)}`, { value: input, cause: e });
-      } finally {
-        out?.close();
-      }
-    },
-  };
-}
-
-/** The decoders, by codec name (an explicit table, no side-effect registration). */
-export const decoders = {
-  zstd: decoder('zstd', ZSTD_MAGIC, unzstdFile),
-  xz: decoder('xz', XZ_MAGIC, unxzFile),
-  gzip: decoder('gzip', GZIP_MAGIC, gunzipFile),
-  bzip2: decoder('bzip2', BZIP2_MAGIC, bunzip2File),
-} as const satisfies Record<string, Decoder>;
-
-export type StreamCodec = keyof typeof decoders;
+/** What the decoder side needs of a whole-file codec. */
+export type Decoder<N extends string = string> = Pick<FileCodec<N>, 'name' | 'magic' | 'decompressFile'>;
 
 /** Decompress with the named codec (decoders[codec].decompressFile). */
 export function decompressFile(codec: StreamCodec, input: string, output: string): Promise<Decompressed> {

@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { DiskwrightError } from '../errors.js';
 import { OUT, READ, type Progress, type SparseOut } from './output.js';
+import { decompressor, own, type FileCodec } from './types.js';
 
 /** xz magic: FD '7zXZ' 00. */
 export const XZ_MAGIC = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00] as const;
@@ -9,20 +10,29 @@ interface LzmaNative {
   code(flush: number, input: Buffer | null, inOff: number, availIn: number, out: Buffer, outOff: number, cb: (ret: number, availIn: number, availOut: number) => void): void;
   close(): void;
 }
-interface LzmaModule { createUnxz(): unknown; LZMA_RUN: number; LZMA_FINISH: number; LZMA_OK: number; LZMA_STREAM_END: number }
+interface LzmaModule {
+  createUnxz(): unknown;
+  xzSync(buf: Buffer, opts?: { preset?: number; check?: number; chunkSize?: number }): Buffer;
+  LZMA_RUN: number; LZMA_FINISH: number; LZMA_OK: number; LZMA_STREAM_END: number;
+}
 const LZMA_ERRORS: Record<number, string> = {
   5: 'cannot allocate memory', 6: 'memory limit reached', 7: 'not an xz file', 8: 'unsupported xz options',
   9: 'compressed data is corrupt', 10: 'unexpected end of input',
 };
 
+let lzmaModule: Promise<LzmaModule> | undefined;
+/** node-liblzma (liblzma, prebuilt addon shipped in the package), loaded on first use only. */
+function lzma(): Promise<LzmaModule> {
+  lzmaModule ??= (import('node-liblzma') as unknown as Promise<LzmaModule>).catch((e: unknown) => {
+    lzmaModule = undefined;
+    throw new DiskwrightError('E_CODEC_UNAVAILABLE', `the xz codec (node-liblzma) failed to load: ${(e as Error).message}`, { value: 'xz', cause: e });
+  });
+  return lzmaModule;
+}
+
 /** xz through node-liblzma (liblzma addon), loaded here on first use. */
 export async function unxzFile(input: string, out: SparseOut, progress: Progress): Promise<void> {
-  let mod: LzmaModule;
-  try {
-    mod = (await import('node-liblzma')) as unknown as LzmaModule;
-  } catch (e) {
-    throw new DiskwrightError('E_CODEC_UNAVAILABLE', `the xz decoder (node-liblzma) failed to load: ${(e as Error).message}`, { value: 'xz', cause: e });
-  }
+  const mod = await lzma();
   // The decoder object of node-liblzma's stream (lzma_stream_decoder with LZMA_CONCATENATED),
   // driven one output buffer at a time: its Transform pushes all the output of an input chunk at
   // once, which for a layer of zeros is thousands of times the chunk.
@@ -58,3 +68,26 @@ export async function unxzFile(input: string, out: SparseOut, progress: Progress
     await fh.close();
   }
 }
+
+/**
+ * xz: one xz stream per frame (CRC64, as xz(1)). The compressor runs in child processes, not worker
+ * threads (container/pool.ts startProcess): a worker thread terminated in the middle of a
+ * node-liblzma call ends the whole process in a fatal N-API error.
+ */
+export const xz = {
+  name: 'xz',
+  suffix: '.xz',
+  magic: XZ_MAGIC,
+  levels: [0, 9],
+  defaultLevel: 6,
+  frameSize: 8 << 20,
+  async compressFrame(data, level) {
+    const x = await lzma();
+    return own(x.xzSync(Buffer.from(data.buffer, data.byteOffset, data.length), { preset: level ?? 6, check: 4 /* CRC64, as xz(1) */, chunkSize: 1 << 20 }));
+  },
+  checkFrame(frame) {
+    if (frame.length < 32 || XZ_MAGIC.some((b, i) => frame[i] !== b)) return 'no xz stream magic';
+    return frame[frame.length - 2] === 0x59 && frame[frame.length - 1] === 0x5a ? undefined : 'no xz stream footer';
+  },
+  decompressFile: decompressor('xz', unxzFile),
+} as const satisfies FileCodec<'xz'>;

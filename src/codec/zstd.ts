@@ -2,6 +2,7 @@ import { open } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { maybeYield, READ, type Progress, type SparseOut } from './output.js';
 import { ZstdFrames } from './zstd-frames.js';
+import { decompressor, own, type FileCodec } from './types.js';
 
 /** zstd frame magic 0xFD2FB528, little-endian. */
 export const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd] as const;
@@ -72,3 +73,51 @@ export async function unzstdFile(input: string, out: SparseOut, progress: Progre
     await fh.close();
   }
 }
+
+interface ZstdWasm { init(): Promise<void>; compress(buf: Uint8Array, level?: number): Uint8Array; decompress(buf: Uint8Array): Uint8Array }
+/**
+ * Each codec initialises once per thread: the promise is memoised. (@bokuweb/zstd-wasm's `init()`
+ * instantiates a new WASM module on every call; a second instance finishing after the first had
+ * been used switched the heap views to the new memory while the exports stayed bound to the old
+ * one, and every later frame came out as garbage.)
+ */
+let zstdWasm: Promise<ZstdWasm> | undefined;
+function zstdCodec(): Promise<ZstdWasm> {
+  zstdWasm ??= (async () => {
+    const z = require('@bokuweb/zstd-wasm') as ZstdWasm;
+    await z.init();
+    return z;
+  })();
+  return zstdWasm;
+}
+
+/** The frame's recorded content size against its input length (RFC 8878 §3.1.1.1). */
+function checkZstdFrame(frame: Uint8Array, inputLength: number): string | undefined {
+  const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (frame.length < 6 || dv.getUint32(0, true) !== 0xfd2fb528) return 'no zstd frame magic';
+  const fhd = frame[4]!;
+  const fcsFlag = fhd >> 6;
+  const single = (fhd >> 5) & 1;
+  const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
+  const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
+  if (fcsBytes === 0) return undefined; // size not recorded
+  if (frame.length < at + fcsBytes) return 'truncated zstd frame header';
+  const fcs = fcsBytes === 1 ? frame[at]! : fcsBytes === 2 ? dv.getUint16(at, true) + 256 : fcsBytes === 4 ? dv.getUint32(at, true) : Number(dv.getBigUint64(at, true));
+  return fcs === inputLength ? undefined : `zstd frame content size ${fcs}, expected ${inputLength}`;
+}
+
+/** zstd: compressed by @bokuweb/zstd-wasm (WASM), decoded by fzstd with each frame's checksum checked. */
+export const zstd = {
+  name: 'zstd',
+  suffix: '.zst',
+  magic: ZSTD_MAGIC,
+  levels: [1, 19],
+  defaultLevel: 3,
+  frameSize: 8 << 20,
+  async compressFrame(data, level) {
+    const z = await zstdCodec();
+    return own(z.compress(data, level ?? 3));
+  },
+  checkFrame: checkZstdFrame,
+  decompressFile: decompressor('zstd', unzstdFile),
+} as const satisfies FileCodec<'zstd'>;

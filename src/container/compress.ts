@@ -1,4 +1,6 @@
 import { Writable } from 'node:stream';
+import { codecs, fileCodecs, type StreamCodec } from '../codec/registry.js';
+import type { FileCodec, FrameCodec } from '../codec/types.js';
 import { DiskwrightError } from '../errors.js';
 import { isZero } from './blocks.js';
 import type { Codec, Job, JobResult } from './codecs.js';
@@ -25,13 +27,6 @@ export interface Compressor<N extends string = string> {
   createSink(out: Sink, level: number | undefined, signal?: AbortSignal): CompressingSink;
 }
 
-/** Frame size per codec: large enough for a good ratio, small enough to keep both cores fed. */
-const FRAME: Record<string, number> = {
-  zstd: 8 << 20,
-  xz: 8 << 20,
-  gzip: 4 << 20,
-  bzip2: 9 * 900_000, // nine bzip2 blocks at -9
-};
 const IN_FLIGHT_PER_WORKER = 2;
 const MAX_QUEUE = 64;
 
@@ -58,40 +53,13 @@ export function checkFrameStats(stats: FrameStats, containerBytes: number, what:
 }
 
 /**
- * A cheap sanity check of one compressed frame against the length of its input: the codec's magic
- * number, and the uncompressed size where the frame records it (zstd frame content size, gzip ISIZE).
- * Returns what is wrong, or undefined.
+ * A cheap sanity check of one compressed frame against the length of its input (the codec's
+ * `checkFrame`: magic number, and the uncompressed size where the frame records it, as zstd's frame
+ * content size and gzip's ISIZE). Returns what is wrong, or undefined.
  */
 export function checkFrame(codec: Codec, frame: Uint8Array, inputLength: number): string | undefined {
-  const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  switch (codec) {
-    case 'zstd': {
-      if (frame.length < 6 || dv.getUint32(0, true) !== 0xfd2fb528) return 'no zstd frame magic';
-      const fhd = frame[4]!;
-      const fcsFlag = fhd >> 6;
-      const single = (fhd >> 5) & 1;
-      const at = 5 + (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]!;
-      const fcsBytes = [single ? 1 : 0, 2, 4, 8][fcsFlag]!;
-      if (fcsBytes === 0) return undefined; // size not recorded
-      if (frame.length < at + fcsBytes) return 'truncated zstd frame header';
-      const fcs = fcsBytes === 1 ? frame[at]! : fcsBytes === 2 ? dv.getUint16(at, true) + 256 : fcsBytes === 4 ? dv.getUint32(at, true) : Number(dv.getBigUint64(at, true));
-      return fcs === inputLength ? undefined : `zstd frame content size ${fcs}, expected ${inputLength}`;
-    }
-    case 'gzip': {
-      if (frame.length < 18 || frame[0] !== 0x1f || frame[1] !== 0x8b) return 'no gzip member magic';
-      const isize = dv.getUint32(frame.length - 4, true);
-      return isize === inputLength % 2 ** 32 ? undefined : `gzip ISIZE ${isize}, expected ${inputLength % 2 ** 32}`;
-    }
-    case 'xz': {
-      const magic = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
-      if (frame.length < 32 || magic.some((b, i) => frame[i] !== b)) return 'no xz stream magic';
-      return frame[frame.length - 2] === 0x59 && frame[frame.length - 1] === 0x5a ? undefined : 'no xz stream footer';
-    }
-    case 'bzip2':
-      return frame.length >= 14 && frame[0] === 0x42 && frame[1] === 0x5a && frame[2] === 0x68 && frame[3]! >= 0x31 && frame[3]! <= 0x39 ? undefined : 'no bzip2 stream magic';
-    default:
-      return undefined;
-  }
+  const c: FrameCodec = codecs[codec];
+  return 'checkFrame' in c ? (c as FileCodec).checkFrame(frame, inputLength) : undefined;
 }
 
 interface Task { result: Promise<Uint8Array>; done: boolean }
@@ -335,7 +303,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-function parallel<const N extends string>(name: N, codec: Codec, suffix: string, levels: [number, number], defaultLevel: number): Compressor<N> {
+function parallel<const N extends StreamCodec>(codec: FileCodec<N>): Compressor<N> {
+  const { name, suffix, levels, defaultLevel, frameSize } = codec;
   return {
     name, suffix, levels, defaultLevel,
     checkLevel(level) {
@@ -345,25 +314,21 @@ function parallel<const N extends string>(name: N, codec: Codec, suffix: string,
     },
     create(out, level) {
       this.checkLevel(level);
-      return new CompressingWritable(out, codec, level ?? defaultLevel, FRAME[name]!);
+      return new CompressingWritable(out, name, level ?? defaultLevel, frameSize);
     },
     createSink(out, level, signal) {
       this.checkLevel(level);
-      return new CompressingSink(out, codec, level ?? defaultLevel, FRAME[name]!, signal);
+      return new CompressingSink(out, name, level ?? defaultLevel, frameSize, signal);
     },
   };
 }
 
 /**
- * The compressors. Each output is a sequence of independent frames (zstd frames, xz streams,
- * gzip members, bzip2 streams) that the reference tools decode as one stream.
+ * The compressors, derived from the whole-file codecs of the table (src/codec/registry.ts). Each
+ * output is a sequence of independent frames (zstd frames, xz streams, gzip members, bzip2 streams)
+ * that the reference tools decode as one stream.
  */
-export const compressors = [
-  parallel('zstd', 'zstd', '.zst', [1, 19], 3),
-  parallel('xz', 'xz', '.xz', [0, 9], 6),
-  parallel('gzip', 'gzip', '.gz', [1, 9], 6),
-  parallel('bzip2', 'bzip2', '.bz2', [1, 9], 9),
-] as const;
+export const compressors = fileCodecs.map((c) => parallel(c)) as readonly Compressor<StreamCodec>[];
 
 export function compressor(name: string): Compressor | undefined {
   return (compressors as readonly Compressor[]).find((c) => c.name === name);
