@@ -80,16 +80,7 @@ export class FileSink implements Sink {
   }
   get position(): number { return this.pos; }
   write(data: Uint8Array): void {
-    let off = 0;
-    try {
-      while (off < data.length) {
-        const n = writeSync(this.fd, data, off, data.length - off, this.pos + off);
-        if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        off += n;
-      }
-    } catch (e) {
-      throw outputError(this.dest, e);
-    }
+    writeAllAt(this.fd, data, this.pos, this.dest);
     this.pos += data.length;
   }
   skip(n: number): void { this.pos += n; }
@@ -121,6 +112,23 @@ export class FileSink implements Sink {
 }
 
 /**
+ * Write all of `data` at `pos`; any failure is one DiskwrightError naming `dest`. A write that
+ * returns 0 (the end of a device, a full filesystem) is ENOSPC: the image does not fit.
+ */
+function writeAllAt(fd: number, data: Uint8Array, pos: number, dest: string): void {
+  let off = 0;
+  try {
+    while (off < data.length) {
+      const n = writeSync(fd, data, off, data.length - off, pos + off);
+      if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      off += n;
+    }
+  } catch (e) {
+    throw outputError(dest, e);
+  }
+}
+
+/**
  * A block device: written in place, front to back, holes as zeros (the device holds old data),
  * then fsync. Nothing is renamed; an abandoned write leaves the device partly overwritten.
  */
@@ -137,17 +145,7 @@ export class BlockDeviceSink implements Sink {
   }
   get position(): number { return this.pos; }
   write(data: Uint8Array): void {
-    let off = 0;
-    try {
-      while (off < data.length) {
-        const n = writeSync(this.fd, data, off, data.length - off, this.pos + off);
-        // A write at the end of a device returns 0 or ENOSPC: the image does not fit.
-        if (n <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        off += n;
-      }
-    } catch (e) {
-      throw outputError(this.dest, e);
-    }
+    writeAllAt(this.fd, data, this.pos, this.dest);
     this.pos += data.length;
   }
   async skip(n: number): Promise<void> {
