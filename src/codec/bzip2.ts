@@ -133,7 +133,7 @@ export const bzip2 = {
   frameSize: 9 * 900_000, // nine bzip2 blocks at -9
   async compressFrame(data, level) {
     const m = await bzip2Codec();
-    return bzip2Compress(m, data, Math.min(9, Math.max(1, level ?? 9)));
+    return bzip2Compress(m, data, Math.min(9, Math.max(1, level)));
   },
   checkFrame: (frame) => frame.length >= 14 && frame[0] === 0x42 && frame[1] === 0x5a && frame[2] === 0x68 && frame[3]! >= 0x31 && frame[3]! <= 0x39 ? undefined : 'no bzip2 stream magic',
   decompressFile: decompressor('bzip2', bunzip2File),

@@ -11,7 +11,7 @@ export const zlib = {
   name: 'zlib',
   levels: [0, 9],
   defaultLevel: 6,
-  compressFrame: async (data, level) => own(deflateSync(data, { level: level ?? 6 })),
+  compressFrame: async (data, level) => own(deflateSync(data, { level })),
 } as const satisfies FrameCodec<'zlib'>;
 
 /** qcow2 compressed clusters: qemu compresses them as raw deflate with a 4 KiB window (qcow2_co_compress: windowBits -12). */
@@ -19,5 +19,5 @@ export const deflateQcow2 = {
   name: 'deflate-qcow2',
   levels: [-1, 9],
   defaultLevel: constants.Z_DEFAULT_COMPRESSION,
-  compressFrame: async (data, level) => own(deflateRawSync(data, { level: level ?? constants.Z_DEFAULT_COMPRESSION, windowBits: 12, memLevel: 9 })),
+  compressFrame: async (data, level) => own(deflateRawSync(data, { level, windowBits: 12, memLevel: 9 })),
 } as const satisfies FrameCodec<'deflate-qcow2'>;

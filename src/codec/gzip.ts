@@ -28,7 +28,7 @@ export const gzip = {
   levels: [1, 9],
   defaultLevel: 6,
   frameSize: 4 << 20,
-  compressFrame: async (data, level) => own(gzipSync(data, { level: level ?? 6 })),
+  compressFrame: async (data, level) => own(gzipSync(data, { level })),
   checkFrame(frame, inputLength) {
     if (frame.length < 18 || frame[0] !== 0x1f || frame[1] !== 0x8b) return 'no gzip member magic';
     const isize = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(frame.length - 4, true);

@@ -13,7 +13,7 @@ export interface FrameCodec<N extends string = string> {
   readonly levels: readonly [number, number];
   readonly defaultLevel: number;
   /** Compress one frame (a whole-file frame, or one qcow2 cluster / VMDK grain). */
-  compressFrame(data: Uint8Array, level: number | undefined): Promise<Uint8Array>;
+  compressFrame(data: Uint8Array, level: number): Promise<Uint8Array>;
 }
 
 /**

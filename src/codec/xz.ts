@@ -83,7 +83,7 @@ export const xz = {
   frameSize: 8 << 20,
   async compressFrame(data, level) {
     const x = await lzma();
-    return own(x.xzSync(Buffer.from(data.buffer, data.byteOffset, data.length), { preset: level ?? 6, check: 4 /* CRC64, as xz(1) */, chunkSize: 1 << 20 }));
+    return own(x.xzSync(Buffer.from(data.buffer, data.byteOffset, data.length), { preset: level, check: 4 /* CRC64, as xz(1) */, chunkSize: 1 << 20 }));
   },
   checkFrame(frame) {
     if (frame.length < 32 || XZ_MAGIC.some((b, i) => frame[i] !== b)) return 'no xz stream magic';

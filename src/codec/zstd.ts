@@ -116,7 +116,7 @@ export const zstd = {
   frameSize: 8 << 20,
   async compressFrame(data, level) {
     const z = await zstdCodec();
-    return own(z.compress(data, level ?? 3));
+    return own(z.compress(data, level));
   },
   checkFrame: checkZstdFrame,
   decompressFile: decompressor('zstd', unzstdFile),

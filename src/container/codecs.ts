@@ -35,9 +35,13 @@ export interface JobResult {
   error?: string;
 }
 
-/** Compress one frame with the named codec. The result is always a buffer of its own. */
+/**
+ * Compress one frame with the named codec, at its declared default level unless one is given. The
+ * result is always a buffer of its own.
+ */
 export function compressFrame(codec: Codec, data: Uint8Array, level: number | undefined): Promise<Uint8Array> {
-  return codecs[codec].compressFrame(data, level);
+  const c = codecs[codec];
+  return c.compressFrame(data, level ?? c.defaultLevel);
 }
 
 /** Run a job: a frame, or per-block compression with zero detection. */
