@@ -6,7 +6,7 @@ import { containerWriter } from './container/registry.js';
 import { DiskwrightError } from './errors.js';
 import type { Volume } from './extent/extent.js';
 import { filesystemHandler } from './fs/registry.js';
-import type { FsInfo } from './fs/types.js';
+import type { FsContext, FsInfo, PlannedFilesystem } from './fs/types.js';
 import { presetError } from './spec/presets.js';
 import { resolveSpec } from './spec/validate.js';
 import type { ImageSpec, ResolvedPartition, ResolvedSpec } from './spec/types.js';
@@ -129,6 +129,11 @@ async function planSpec(input: ImageSpec, opts: BuildOptions): Promise<Plan> {
 
   // Compressed tar inputs are decompressed first (streaming, so async); the rest is synchronous.
   const tars = new TarInputs();
+  const disposers: (() => void)[] = [];
+  const dispose = (): void => {
+    tars.dispose();
+    for (const d of disposers.splice(0)) { try { d(); } catch { /* best effort: a temporary file already gone */ } }
+  };
   try {
     for (const p of spec.partitions) {
       if (p.contents.length) await prepareTarInputs(p.contents, { baseDir: spec.baseDir, specPath: `${p.path}.contents` }, tars);
@@ -141,14 +146,14 @@ async function planSpec(input: ImageSpec, opts: BuildOptions): Promise<Plan> {
       const size = statSync(p.image!).size;
       if (size > 0 && (typeof p.size !== 'number' || size <= p.size)) images.set(p.index, await readRawVolumeAsync(p.image!, size, undefined, opts.signal));
     }
-    return { ...planTrees(spec, opts, tars, images), dispose: () => tars.dispose() };
+    return { ...(await planTrees(spec, opts, tars, images, disposers)), dispose };
   } catch (e) {
-    tars.dispose();
+    dispose();
     throw e;
   }
 }
 
-function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, images: ReadonlyMap<number, Volume>): Omit<Plan, 'dispose'> {
+async function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, images: ReadonlyMap<number, Volume>, disposers: (() => void)[]): Promise<Omit<Plan, 'dispose'>> {
   const trees = new Map<number, Tree>();
   const warnings: string[] = [];
   const onWarning = (m: string): void => { if (!warnings.includes(m)) { warnings.push(m); opts.onWarning?.(m); } };
@@ -160,6 +165,7 @@ function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, imag
     }
   }
   opts.onProgress?.({ phase: 'plan', done: 1, total: 3 });
+  const env: PlanEnv = { onWarning, onDispose: (d) => disposers.push(d), ...(opts.signal ? { signal: opts.signal } : {}) };
 
   // 1. What each auto-sized partition needs at least.
   const autoSizes = new Map<number, number>();
@@ -172,7 +178,7 @@ function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, imag
       }
       autoSizes.set(p.index, size);
     } else if (trees.has(p.index) && typeof p.size !== 'number') {
-      const r = planFs(spec, p, trees.get(p.index)!, 'auto');
+      const r = await planFs(spec, p, trees.get(p.index)!, 'auto', undefined, env);
       autoSizes.set(p.index, r.info.size);
       planned.set(p.index, r);
     }
@@ -196,7 +202,7 @@ function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, imag
       let r = planned.get(p.index);
       // A filesystem that records its offset on the disk (FAT's BPB_HiddSec) is planned again at
       // its place; others are planned once when the size holds.
-      if (!r || r.info.size !== q.size || (filesystemHandler(p.filesystem)!.recordsOffset && q.offset > 0)) r = planFs(spec, p, trees.get(p.index)!, q.size, q.offset);
+      if (!r || r.info.size !== q.size || (filesystemHandler(p.filesystem)!.recordsOffset && q.offset > 0)) r = await planFs(spec, p, trees.get(p.index)!, q.size, q.offset, env);
       volumes.set(p.index, r.volume);
       fsInfo.set(p.index, r.info);
     }
@@ -206,9 +212,13 @@ function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs, imag
   return { spec, layout, disk, fsInfo, warnings };
 }
 
-function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto', offset?: number): { volume: Volume; info: FsInfo } {
+/** What every planner of a build shares: the signal, clean-ups and warnings. */
+type PlanEnv = Pick<FsContext, 'signal' | 'onDispose' | 'onWarning'>;
+
+async function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto', offset: number | undefined, env: PlanEnv): Promise<PlannedFilesystem> {
   const handler = filesystemHandler(p.filesystem)!;
-  const ctx = {
+  const ctx: FsContext = {
+    ...env,
     name: p.name, specPath: p.path, seed: spec.seed, epoch: spec.sourceDateEpoch,
     size, extraSpace: size === 'auto' ? p.extraSpace : 0, sectorSize: spec.sectorSize, options: p.options,
     ...(p.label !== undefined ? { label: p.label } : {}),

@@ -1,64 +1,20 @@
 #!/usr/bin/env node
 // First: the signal handlers are installed before anything else loads.
 import { interruptSignal } from './signals.js';
-import { writeFileSync } from 'node:fs';
 import { cac } from 'cac';
-import { buildImage, type BuildReport } from '../build.js';
-import { compressionFormat, compressionNames, containerFormat, containerFormats, formatNames } from '../container/registry.js';
-import { outputError, removeTemporaryOutputs } from '../container/sink.js';
+import { compressionNames, formatNames } from '../container/registry.js';
+import { removeTemporaryOutputs } from '../container/sink.js';
 import { DiskwrightError } from '../errors.js';
 import { loadSpecFile } from '../spec/parse.js';
-import { parseImageSpec } from '../spec/schema.js';
-import type { ImageSpec } from '../spec/types.js';
-import { parseSize } from '../util/size.js';
-import { progressBar } from './progress.js';
-import { layoutTable } from './table.js';
 import { registerExtraCommands } from './commands.js';
+import { registerQuick } from './quick.js';
+import { runBuild, type BuildFlags } from './run.js';
 import { STDIO_TOKEN } from './stdio.js';
 
+// Re-exported so the first import above is a named one (the handlers are installed as it loads).
+export { interruptSignal };
+
 const cli = cac('diskwright');
-
-interface BuildFlags { sha256?: boolean; output?: string; format?: string; compression?: string; level?: number; report?: string; dryRun?: boolean; quiet?: boolean }
-
-/** `<name><format suffix>[<compression suffix>]`; names and suffixes come from the registries. */
-function defaultOutput(spec: ImageSpec, flags: BuildFlags): string {
-  const suffix = (containerFormat(flags.format ?? spec.format ?? containerFormats[0].name) ?? containerFormats[0]).writer.suffix;
-  const comp = compressionFormat(flags.compression ?? spec.compression ?? 'none');
-  return `${spec.name ?? 'image'}${suffix}${comp?.suffix ?? ''}`;
-}
-
-async function runBuild(spec: ImageSpec, baseDir: string, flags: BuildFlags): Promise<BuildReport> {
-  const output = flags.output ?? defaultOutput(spec, flags);
-  const bar = progressBar(!flags.quiet && output !== '-');
-  // Missing directories of the output are created when it is opened, after planning (and removed
-  // again if the build fails): see container/sink.ts FileSink.
-  try {
-    const report = await buildImage(spec, {
-      baseDir, output, dryRun: flags.dryRun === true, hash: flags.report !== undefined || flags.sha256 === true,
-      ...(flags.format !== undefined ? { format: flags.format } : {}),
-      ...(flags.compression !== undefined ? { compression: flags.compression } : {}),
-      ...(flags.level !== undefined ? { compressionLevel: Number(flags.level) } : {}),
-      onProgress: bar.update,
-      onWarning: (m) => { bar.done(); process.stderr.write(`diskwright: warning: ${m}\n`); },
-      signal: interruptSignal,
-    });
-    bar.done();
-    if (flags.dryRun) process.stdout.write(layoutTable(report) + '\n');
-    if (flags.report) {
-      try {
-        writeFileSync(flags.report, JSON.stringify(report, null, 2) + '\n');
-      } catch (e) {
-        throw outputError(flags.report, e);
-      }
-    }
-    // --sha256 prints the hash even with -q (on stderr when the image itself goes to stdout).
-    if (flags.sha256 && report.sha256 && !flags.dryRun) (output === '-' ? process.stderr : process.stdout).write(`${report.sha256}  ${report.output ?? output}\n`);
-    if (!flags.dryRun && !flags.quiet && output !== '-') process.stderr.write(`wrote ${report.output} (${report.size}-byte disk${report.sha256 ? `, sha256 ${report.sha256}` : ''})\n`);
-    return report;
-  } finally {
-    bar.done();
-  }
-}
 
 cli
   .command('build <spec>', 'Build an image from a YAML or JSON spec')
@@ -76,74 +32,26 @@ cli
     await runBuild(spec, baseDir, flags);
   });
 
-interface QuickFlags extends BuildFlags { label?: string; uuid?: string; size?: string; extraSpace?: string; fat?: number; blockSize?: number; noJournal?: boolean; journal?: boolean; epoch?: number; seed?: string; owners?: string; xattrs?: boolean }
-
-/** `diskwright ext4|fat DIR`: a one-partition spec with `table: none`; `fs` is the command, a filesystem name of the spec. */
-function quick(fs: 'ext4' | 'fat', dir: string, flags: QuickFlags): Promise<BuildReport> {
-  const entry: Record<string, unknown> = { source: dir, target: '/' };
-  // FAT stores neither owners nor xattrs: --owners is accepted and has no effect there.
-  if (flags.owners !== undefined) entry.owners = String(flags.owners);
-  if (flags.xattrs === false) entry.xattrs = false;
-  const part: Record<string, unknown> = { name: fs === 'ext4' ? 'root' : 'esp', filesystem: fs, contents: [entry] };
-  if (flags.label !== undefined) part.label = String(flags.label);
-  if (flags.uuid !== undefined) part.fsUuid = String(flags.uuid);
-  if (flags.size !== undefined && flags.size !== 'auto') part.size = parseSize(String(flags.size), '--size');
-  if (flags.extraSpace !== undefined) part.extraSpace = parseSize(String(flags.extraSpace), '--extra-space');
-  if (fs === 'fat' && flags.fat !== undefined) part.fat = { fatSize: Number(flags.fat) };
-  if (fs === 'ext4') {
+registerQuick(cli, {
+  command: 'ext4', description: 'Make a bare ext4 filesystem image from a directory', filesystem: 'ext4', part: 'root',
+  flags: [['--block-size <n>', '1024 | 2048 | 4096'], ['--no-journal', 'No jbd2 journal'], ['--no-xattrs', 'Do not copy the host files\' extended attributes']],
+  apply: (part, flags) => {
     const ext4: Record<string, unknown> = {};
     if (flags.blockSize !== undefined) ext4.blockSize = Number(flags.blockSize);
     if (flags.journal === false) ext4.journal = false;
     if (Object.keys(ext4).length) part.ext4 = ext4;
-  }
-  const spec: Record<string, unknown> = { name: fs, table: 'none', partitions: [part] };
-  if (flags.epoch !== undefined) spec.sourceDateEpoch = Number(flags.epoch);
-  if (flags.seed !== undefined) spec.seed = String(flags.seed);
-  return Promise.resolve().then(() => runBuild(parseImageSpec(spec), process.cwd(), flags)).catch((e: unknown) => {
-    throw e instanceof DiskwrightError ? quickPath(e) : e;
-  });
-}
+  },
+  paths: [[/^partitions\[0\]\.ext4\.blockSize$/, '--block-size']],
+  example: 'diskwright ext4 ./rootfs -o root.img --label nixos --extra-space 16MiB',
+});
 
-/** Errors of a quick form name its flags, not the spec it builds internally. */
-const QUICK_PATHS: [RegExp, string][] = [
-  [/^partitions\[0\]\.size$/, '--size'], [/^partitions\[0\]\.extraSpace$/, '--extra-space'], [/^partitions\[0\]\.label$/, '--label'],
-  [/^partitions\[0\]\.fsUuid$/, '--uuid'], [/^partitions\[0\]\.fat\.fatSize$/, '--fat'], [/^partitions\[0\]\.contents\[0\]\.source$/, 'DIR'], [/^partitions\[0\]\.contents\[0\]\.owners$/, '--owners'],
-  [/^sourceDateEpoch$/, '--epoch'], [/^partitions\[0\]\.ext4\.blockSize$/, '--block-size'],
-];
-function quickPath(e: DiskwrightError): DiskwrightError {
-  const hit = e.path === undefined ? undefined : QUICK_PATHS.find(([re]) => re.test(e.path!));
-  if (!hit) return e;
-  const message = e.message.startsWith(`${e.path}: `) ? e.message.slice(e.path!.length + 2) : e.message;
-  return new DiskwrightError(e.code, message, { path: hit[1], value: e.value });
-}
-
-const common = (c: ReturnType<typeof cli.command>): ReturnType<typeof cli.command> => c
-  .option('-o, --output <file>', 'Output image file')
-  .option('--label <label>', 'Filesystem label')
-  .option('--uuid <uuid>', 'Filesystem UUID (FAT: volume id XXXX-XXXX)')
-  .option('--size <size>', 'auto (default) or a size such as 256MiB')
-  .option('--extra-space <size>', 'Free space added to an auto size')
-  .option('--epoch <seconds>', 'sourceDateEpoch (default $SOURCE_DATE_EPOCH)')
-  .option('--seed <seed>', 'Seed every id derives from')
-  .option('--format <format>', `Container format: ${formatNames.join(' | ')}`)
-  .option('--compression <c>', `Whole-file compression: ${compressionNames.join(' | ')}`)
-  .option('--report <file>', 'Write a JSON report')
-  .option('--sha256', 'Print the sha256 of the output')
-  .option('--owners <root|host>', 'Owners of the copied files: root (default) or the host\'s numeric uid/gid (ext4; FAT has none)')
-  .option('--dry-run', 'Plan only')
-  .option('-q, --quiet', 'No progress bar or summary');
-
-common(cli.command('ext4 <dir>', 'Make a bare ext4 filesystem image from a directory'))
-  .option('--block-size <n>', '1024 | 2048 | 4096')
-  .option('--no-journal', 'No jbd2 journal')
-  .option('--no-xattrs', 'Do not copy the host files\' extended attributes')
-  .example('diskwright ext4 ./rootfs -o root.img --label nixos --extra-space 16MiB')
-  .action((dir: string, flags: QuickFlags) => quick('ext4', dir, flags));
-
-common(cli.command('fat <dir>', 'Make a bare FAT12/16/32 filesystem image from a directory'))
-  .option('--fat <bits>', '12 | 16 | 32 (default: by size, as mkfs.fat)')
-  .example('diskwright fat ./esp -o esp.img --label ESP')
-  .action((dir: string, flags: QuickFlags) => quick('fat', dir, flags));
+registerQuick(cli, {
+  command: 'fat', description: 'Make a bare FAT12/16/32 filesystem image from a directory', filesystem: 'fat', part: 'esp',
+  flags: [['--fat <bits>', '12 | 16 | 32 (default: by size, as mkfs.fat)']],
+  apply: (part, flags) => { if (flags.fat !== undefined) part.fat = { fatSize: Number(flags.fat) }; },
+  paths: [[/^partitions\[0\]\.fat\.fatSize$/, '--fat']],
+  example: 'diskwright fat ./esp -o esp.img --label ESP',
+});
 
 registerExtraCommands(cli);
 

@@ -27,6 +27,15 @@ export interface FsContext<O = unknown> {
    * checked, defaults filled, sizes in bytes. A handler never sees another filesystem's options.
    */
   options: O;
+  /** Aborts planning (a signal): long planners (compressing ones) check it between units of work. */
+  signal?: AbortSignal;
+  /**
+   * Register a clean-up to run when the plan is disposed (after the image is written, or when the
+   * build fails): temporary files a planner's extents read. Absent where nothing may be left behind.
+   */
+  onDispose?: (dispose: () => void) => void;
+  /** Conditions the build goes on with, one line each (BuildOptions.onWarning). */
+  onWarning?: (message: string) => void;
 }
 
 /** What the report says about a filesystem. */
@@ -43,6 +52,9 @@ export interface PlannedFilesystem {
   info: FsInfo;
 }
 
+/** What a planner returns: ext4 and FAT plan synchronously; a compressing planner (squashfs) may not. */
+export type PlanResult = PlannedFilesystem | Promise<PlannedFilesystem>;
+
 /**
  * A filesystem writer (docs/ARCHITECTURE.md §8): everything the spec, the CLI and the pipeline
  * know about a filesystem comes from here. `plan` is a pure layout planner (§2.1): it decides every
@@ -52,7 +64,7 @@ export interface PlannedFilesystem {
  * @example
  * export const ext4Handler = defineFilesystem({ name: 'ext4', aliases: [], optionsKey: 'ext4', options: Ext4Options, xattrs: true, recordsOffset: false, resolveOptions, plan });
  */
-export interface FilesystemHandler<N extends string = string, K extends string = string, S extends GenericSchema = GenericSchema, O = unknown, A extends string = string> {
+export interface FilesystemHandler<N extends string = string, K extends string = string, S extends GenericSchema = GenericSchema, O = unknown, A extends string = string, R extends PlanResult = PlanResult> {
   /** The name in `filesystem:` (and in reports). */
   readonly name: N;
   /** Other names accepted in `filesystem:` (`fat` for vfat). */
@@ -69,10 +81,11 @@ export interface FilesystemHandler<N extends string = string, K extends string =
   readonly recordsOffset: boolean;
   /** Check an option block (schema, then what a schema cannot say) and resolve it: defaults filled, sizes in bytes. */
   resolveOptions(value: unknown, path: string): O;
-  plan(tree: Tree, ctx: FsContext<O>): PlannedFilesystem;
+  /** Synchronous for ext4 and FAT; a planner that compresses (squashfs) may return a promise. */
+  plan(tree: Tree, ctx: FsContext<O>): R;
 }
 
 /** Declare a handler with its literal name and option key (so the spec's types name them). */
-export function defineFilesystem<const N extends string, const K extends string, S extends GenericSchema, O, const A extends string = never>(handler: FilesystemHandler<N, K, S, O, A>): FilesystemHandler<N, K, S, O, A> {
+export function defineFilesystem<const N extends string, const K extends string, S extends GenericSchema, O, const A extends string = never, R extends PlanResult = PlannedFilesystem>(handler: FilesystemHandler<N, K, S, O, A, R>): FilesystemHandler<N, K, S, O, A, R> {
   return handler;
 }

@@ -236,6 +236,7 @@ function readTreeFile(root: TreeNode, parts: string[]): string | undefined {
   if (!cur || cur.kind !== 'file' || !cur.content) return undefined;
   const c = cur.content;
   if (c.kind === 'bytes') return Buffer.from(c.data).toString('utf8');
+  if (c.kind === 'volume') return undefined;
   // A range of the input file: a tar member is a range of its archive.
   if (c.size > 64 << 20) throw new DiskwrightError('E_OWNER', `/${parts.join('/')} in the image has ${c.size} bytes, too many to look names up in`, { value: `/${parts.join('/')}` });
   const buf = Buffer.alloc(c.size);

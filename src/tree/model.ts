@@ -1,3 +1,5 @@
+import type { Volume } from '../extent/extent.js';
+
 /**
  * The Tree (docs/ARCHITECTURE.md §2.1): an in-memory model of the hierarchy that goes into one filesystem.
  * Names are raw bytes (Linux names need not be UTF-8); children are sorted byte-wise. No file data
@@ -25,7 +27,13 @@ export type FileContent =
    * size at plan time (a tar archive's, for a member), which emission checks to catch changes.
    */
   | { kind: 'file'; path: string | Buffer; offset: number; size: number; fileSize: number }
-  | { kind: 'bytes'; data: Uint8Array };
+  | { kind: 'bytes'; data: Uint8Array }
+  /**
+   * A filesystem built by the same run (a `filesystem:` contents entry: an ESP image inside an
+   * ISO, a squashfs inside an ISO or ext4): its planned Volume, streamed into its parent without a
+   * temporary file. The file's bytes are the volume's bytes `[0, volume.size)`.
+   */
+  | { kind: 'volume'; volume: Volume };
 
 export interface FatAttributes {
   readonly?: boolean;

@@ -12,7 +12,7 @@ import { runOk, tempDir } from '../helpers/tools.js';
 function describe(tree: Tree): string[] {
   const out: string[] = [];
   walkTree(tree, (n, path) => {
-    const content = n.content?.kind === 'bytes' ? Buffer.from(n.content.data).toString('hex') : n.content ? `file:${n.content.size}` : '';
+    const content = n.content?.kind === 'bytes' ? Buffer.from(n.content.data).toString('hex') : n.content?.kind === 'file' ? `file:${n.content.size}` : n.content ? n.content.kind : '';
     out.push([path.toString('latin1'), n.kind, n.mode.toString(8), n.uid, n.gid, n.mtime.sec, n.mtime.nsec, n.size, content, n.symlinkTarget?.toString() ?? '', n.linkId ?? '', n.xattrs.map((x) => `${x.name}=${Buffer.from(x.value).toString()}`).join(',')].join('|'));
   });
   return out;

@@ -3,6 +3,7 @@
  * does not depend on the size — directories (linear or htree), xattr placement, the data ranges of
  * sparse files. The result is reused by every sizing attempt.
  */
+import { knownDataRanges } from '../../extent/content.js';
 import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync } from 'node:fs';
 import { DiskwrightError } from '../../errors.js';
@@ -94,6 +95,18 @@ function lostFoundBlocks(blockSize: number): number {
 export const pathText = (p: string | Buffer): string => (typeof p === 'string' ? p : isUtf8(p) ? p.toString() : (p as unknown as string));
 
 /** Logical block ranges of a sparse file that hold non-zero data (reading holes is cheap). */
+/** Byte ranges (sorted) as the block ranges that cover them, merged: a nested volume's holes stay holes. */
+function blockRanges(bytes: readonly { start: number; end: number }[], B: number): Range[] {
+  const out: Range[] = [];
+  for (const r of bytes) {
+    const start = Math.floor(r.start / B), end = Math.ceil(r.end / B);
+    const last = out[out.length - 1];
+    if (last && start <= last.end) last.end = Math.max(last.end, end);
+    else out.push({ start, end });
+  }
+  return out;
+}
+
 function scanDataRanges(path: string, offset: number, size: number, blockSize: number): Range[] {
   const ranges: Range[] = [];
   const chunk = Buffer.alloc(1 << 20);
@@ -235,6 +248,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
         const nblocks = Math.ceil(size / B);
         if (size === 0) rec.dataRanges = [];
         else if (node.sparse && node.content?.kind === 'file') rec.dataRanges = scanDataRanges(pathText(node.content.path), node.content.offset, size, B);
+        else if (node.content?.kind === 'volume') rec.dataRanges = blockRanges(knownDataRanges(node.content)!, B);
         else rec.dataRanges = [{ start: 0, end: nblocks }];
         if (nblocks > 2 ** 32 - 1) throw new DiskwrightError('E_EXT4_FILE_TOO_LARGE', `${what()}: ${size} bytes exceed ext4's 2^32 blocks per file`, { path: s.specPath, value: size });
         for (const r of rec.dataRanges) contentBlocks += r.end - r.start;

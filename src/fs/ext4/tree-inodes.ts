@@ -12,6 +12,7 @@
  */
 import type { VolumeBuilder } from '../../extent/extent.js';
 import { fullMode } from '../../tree/model.js';
+import { addContent } from '../../extent/content.js';
 import type { Allocation } from './allocate.js';
 import { encodeExtentTree } from './extent.js';
 import { deviceIblock, EXT4_EXTENTS_FL, EXT4_INDEX_FL, I_BLOCK, I_BLOCK_SIZE, Inode, inodeCsumSeed } from './inode.js';
@@ -28,11 +29,10 @@ function addFileData(vb: VolumeBuilder, p: Prepared, rec: Rec, B: number): void 
     const len = Math.min(e.len * B, node.size - from);
     if (len <= 0) continue;
     if (!c) throw new Error(`ext4: file inode ${rec.ino} has no content`);
-    if (c.kind === 'bytes') vb.addBytes(e.pblk * B, c.data.subarray(from, from + len));
-    else {
+    if (c.kind === 'file') {
       const path = pathText(c.path);
       vb.addFile(e.pblk * B, path, c.offset + from, len, p.fileSizes.get(path)!);
-    }
+    } else addContent(vb, e.pblk * B, c, from, len);
   }
 }
 

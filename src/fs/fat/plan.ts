@@ -14,6 +14,7 @@
  */
 import { DiskwrightError } from '../../errors.js';
 import { VolumeBuilder, type Volume } from '../../extent/extent.js';
+import { addContent } from '../../extent/content.js';
 import type { Timestamp, Tree, TreeNode } from '../../tree/model.js';
 import { deriveBytes } from '../../util/ids.js';
 import { formatSize } from '../../util/size.js';
@@ -341,8 +342,7 @@ export function planFat(tree: Tree, ctx: FsContext<FatResolvedOptions>): { volum
         const c = e.node.content;
         if (!c) throw new DiskwrightError('E_FAT_CONTENT', `${e.path}: a file of ${e.node.size} bytes without content`, { path: ctx.specPath, value: e.path });
         const off = clusterOffset(e.firstCluster);
-        if (c.kind === 'bytes') vb.addBytes(off, c.data.subarray(0, e.node.size));
-        else vb.addFile(off, c.path, c.offset, e.node.size, c.fileSize);
+        addContent(vb, off, c, 0, e.node.size);
       }
     }
   };
