@@ -4,6 +4,9 @@
 set -eu
 ROOTFS=${ROOTFS:-/tmp/benchroot}; N=${N:-5}; OUT=/tmp/ab/out; mkdir -p $OUT
 # OLD: a build of the commit to compare against (git archive REV | tar -x -C /tmp/old; npm run build there).
+# Both CLIs run as installed: since the bundled CLI (scripts/bundle.mjs) NEW keeps its V8 code
+# cache in ~/.cache/diskwright (DISKWRIGHT_CACHE_DIR), written by its first run of each command.
+# Node 20 reads $NODE_EXTRA_CA_CERTS at every start (~50 ms here): unset it to see the CLI's own cost.
 OLD="node ${OLD_CLI:-/tmp/old/dist/cli/main.js}"; NEW="node ${NEW_CLI:-$(dirname "$0")/../dist/cli/main.js}"
 cat > /tmp/ab/disk.yaml <<YAML
 name: ab
@@ -27,6 +30,7 @@ run_case() { # name, then the command with CLI placeholder
 }
 echo "| case | before (s) | after (s) | after/before |"
 echo "|---|---|---|---|"
+run_case "start-up: --version" "--version"
 run_case "start-up: build examples/efi-disk.yaml --dry-run" "build /work/main/examples/efi-disk.yaml --dry-run -q"
 run_case "ext4 of a Debian 12 minbase rootfs" "ext4 $ROOTFS -o $OUT/r.img --epoch 1700000000 -q"
 run_case "GPT disk (FAT ESP + ext4 root), raw" "build /tmp/ab/disk.yaml -o $OUT/d.img -q"

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { bootFilesOf, checkBootOutputs, planBoot, writeBootOutputs, type BootOutput } from './boot/index.js';
 import { emit } from './container/emit.js';
 import { readRawVolume, readRawVolumeAsync } from './container/read/raw.js';
 import { containerWriter } from './container/registry.js';
@@ -13,6 +14,7 @@ import type { ImageSpec, ResolvedPartition, ResolvedSpec } from './spec/types.js
 import { assembleDisk, gptPartitions } from './table/assemble.js';
 import { layoutDisk, type DiskLayout } from './table/layout.js';
 import { buildResolvedTree } from './tree/build.js';
+import type { ResolvedEntry } from './tree/entries.js';
 import { prepareTarInputs, TarInputs } from './tree/tarinput.js';
 import type { Tree } from './tree/model.js';
 
@@ -59,6 +61,14 @@ export interface PartitionReport {
   label?: string;
   fsUuid?: string;
   fs?: FsInfo;
+  /** Filesystems built from `{ target, filesystem }` entries and stored as files of this one. */
+  nested?: NestedReport[];
+}
+
+/** A nested filesystem in the report: where it is stored and what it is. */
+export interface NestedReport {
+  target: string;
+  fs: FsInfo;
 }
 
 /** The JSON manifest of a build (docs/ARCHITECTURE.md §1 report). */
@@ -80,6 +90,8 @@ export interface BuildReport {
   outputBytes?: number;
   /** Warnings of the build (see BuildOptions.onWarning); absent when there were none. */
   warnings?: string[];
+  /** The EFI variable store written beside the image (`bootloader.efiVars`). */
+  efiVars?: string;
 }
 
 /** Everything decided before the first byte: the resolved spec, trees, layout and disk extents. */
@@ -88,7 +100,11 @@ export interface Plan {
   layout: DiskLayout;
   disk: Volume;
   fsInfo: Map<number, FsInfo>;
+  /** The nested filesystems of each partition (by partition index), in contents order. */
+  nestedInfo: Map<number, NestedReport[]>;
   warnings: string[];
+  /** Files the boot loaders write beside the image (an EFI variable store). */
+  bootOutputs?: BootOutput[];
   /**
    * Remove the temporary files the disk's extents read (decompressed tar inputs). Call it once
    * the image is written (buildImage does); they are removed at process exit anyway.
@@ -136,7 +152,7 @@ async function planSpec(input: ImageSpec, opts: BuildOptions): Promise<Plan> {
   };
   try {
     for (const p of spec.partitions) {
-      if (p.contents.length) await prepareTarInputs(p.contents, { baseDir: spec.baseDir, specPath: `${p.path}.contents` }, tars);
+      for (const list of contentLists(p.contents, `${p.path}.contents`)) await prepareTarInputs(list.entries, { baseDir: spec.baseDir, specPath: list.path }, tars);
     }
     // Prebuilt images are scanned for zero blocks here, yielding to the event loop (signals): a
     // large image takes seconds to read.
@@ -157,15 +173,20 @@ async function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs
   const trees = new Map<number, Tree>();
   const warnings: string[] = [];
   const onWarning = (m: string): void => { if (!warnings.includes(m)) { warnings.push(m); opts.onWarning?.(m); } };
+  const env: PlanEnv = { onWarning, onDispose: (d) => disposers.push(d), ...(opts.signal ? { signal: opts.signal } : {}) };
+  const nestedInfo = new Map<number, NestedReport[]>();
   for (const p of spec.partitions) {
     const handler = filesystemHandler(p.filesystem);
     if (handler) {
+      // Nested filesystems (`{ target, filesystem }` entries) are planned first: their volumes are files of this tree.
+      const infos: NestedReport[] = [];
+      const nested = await planNested(p.contents, p.name, spec, env, tars, infos);
+      if (infos.length) nestedInfo.set(p.index, infos);
       // A filesystem that stores no xattrs (FAT) gets a tree that skips reading them.
-      trees.set(p.index, buildResolvedTree(p.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents`, xattrs: handler.xattrs, onWarning, tars }));
+      trees.set(p.index, await buildResolvedTree([...p.contents, ...bootFilesOf(spec, p.index)], { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${p.path}.contents`, xattrs: handler.xattrs, onWarning, tars, nested, signal: opts.signal }));
     }
   }
   opts.onProgress?.({ phase: 'plan', done: 1, total: 3 });
-  const env: PlanEnv = { onWarning, onDispose: (d) => disposers.push(d), ...(opts.signal ? { signal: opts.signal } : {}) };
 
   // 1. What each auto-sized partition needs at least.
   const autoSizes = new Map<number, number>();
@@ -207,9 +228,44 @@ async function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs
       fsInfo.set(p.index, r.info);
     }
   }
-  const disk = assembleDisk(spec, layout, volumes);
+  // Boot code over the laid-out disk (boot.img, core.img) and files beside it (src/boot).
+  const boot = await planBoot(spec, layout, assembleDisk(spec, layout, volumes), opts.signal);
   opts.onProgress?.({ phase: 'plan', done: 3, total: 3 });
-  return { spec, layout, disk, fsInfo, warnings };
+  return { spec, layout, disk: boot.disk, fsInfo, nestedInfo, warnings, bootOutputs: boot.outputs };
+}
+
+/** Every contents list of a partition: its own and those of its nested filesystems, with their spec paths. */
+function* contentLists(entries: readonly ResolvedEntry[], path: string): Generator<{ entries: readonly ResolvedEntry[]; path: string }> {
+  yield { entries, path };
+  for (const e of entries) if (e.filesystem) yield* contentLists(e.filesystem.contents, `${e.filesystem.path}.contents`);
+}
+
+/**
+ * Plan the `filesystem:` entries of a contents list (depth first: a nested filesystem's own nested
+ * entries before it). Each is named `<owner>:<target>` for its ids (docs/ARCHITECTURE.md §4) and
+ * planned on 512-byte sectors at offset 0; its volume becomes a file of its parent, streamed in place.
+ */
+async function planNested(entries: readonly ResolvedEntry[], owner: string, spec: ResolvedSpec, env: PlanEnv, tars: TarInputs, infos: NestedReport[]): Promise<Map<ResolvedEntry, Volume>> {
+  const out = new Map<ResolvedEntry, Volume>();
+  for (const e of entries) {
+    const fs = e.filesystem;
+    if (!fs) continue;
+    env.signal?.throwIfAborted();
+    const handler = filesystemHandler(fs.type)!;
+    const name = `${owner}:${e.target!}`;
+    const inner = await planNested(fs.contents, name, spec, env, tars, infos);
+    const tree = await buildResolvedTree(fs.contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: `${fs.path}.contents`, xattrs: handler.xattrs, tars, nested: inner, signal: env.signal, ...(env.onWarning ? { onWarning: env.onWarning } : {}) });
+    const ctx: FsContext = {
+      ...env, name, specPath: fs.path, seed: spec.seed, epoch: spec.sourceDateEpoch, size: fs.size,
+      extraSpace: fs.size === 'auto' ? fs.extraSpace : 0, sectorSize: 512, options: fs.options,
+      ...(fs.label !== undefined ? { label: fs.label } : {}),
+      ...(fs.fsUuid !== undefined ? { fsUuid: fs.fsUuid } : {}),
+    };
+    const r = await handler.plan(tree, ctx);
+    out.set(e, r.volume);
+    infos.push({ target: e.target!, fs: r.info });
+  }
+  return out;
 }
 
 /** What every planner of a build shares: the signal, clean-ups and warnings. */
@@ -247,6 +303,8 @@ export function reportOf(plan: Plan): BuildReport {
     const fsUuid = info?.uuid ?? p.fsUuid;
     if (fsUuid !== undefined) r.fsUuid = fsUuid;
     if (info) r.fs = info;
+    const nested = plan.nestedInfo.get(p.index);
+    if (nested) r.nested = nested;
     return r;
   });
   const out: BuildReport = {
@@ -284,6 +342,7 @@ async function writePlan(plan: Plan, opts: BuildOptions): Promise<BuildReport> {
   const report = reportOf(plan);
   if (opts.dryRun || opts.output === undefined) return report;
   const output = opts.output === '-' ? '-' : resolve(opts.output);
+  checkBootOutputs(plan.bootOutputs ?? [], output);
   const emitOpts = {
     format: plan.spec.format, compression: plan.spec.compression, compressionLevel: plan.spec.compressionLevel,
     seed: plan.spec.seed, epoch: plan.spec.sourceDateEpoch, hash: opts.hash !== false,
@@ -295,6 +354,8 @@ async function writePlan(plan: Plan, opts: BuildOptions): Promise<BuildReport> {
   report.output = output;
   if (r.sha256 !== undefined) report.sha256 = r.sha256;
   report.outputBytes = r.bytes;
+  const beside = writeBootOutputs(plan.bootOutputs ?? [], output);
+  if (beside.efiVars !== undefined) report.efiVars = beside.efiVars;
   return report;
 }
 

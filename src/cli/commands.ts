@@ -1,13 +1,24 @@
 import type { CAC } from 'cac';
+import { registerBuild } from './build.js';
 import { registerConvert } from './convert.js';
+import { registerExt4 } from './ext4.js';
+import { registerFat } from './fat.js';
 import { registerInspect } from './inspect.js';
+import { registerIso } from './iso.js';
 import { registerSchema } from './schema.js';
+import { registerSquashfs } from './squashfs.js';
 
 /**
- * Commands contributed by other modules (convert, inspect, ...). Each registers itself here with
- * one call, so main.ts stays a thin list.
+ * Every command, one call each (build, the quick forms, inspect, convert, schema), so main.ts
+ * stays thin. A module here holds declarations only: its action imports what it runs, since the
+ * declarations load on every start but `--version` (docs/ARCHITECTURE.md §6, start-up).
  */
-export function registerExtraCommands(cli: CAC): void {
+export function registerCommands(cli: CAC): void {
+  registerBuild(cli);
+  registerExt4(cli);
+  registerFat(cli);
+  registerSquashfs(cli);
+  registerIso(cli);
   registerInspect(cli);
   registerConvert(cli);
   registerSchema(cli);

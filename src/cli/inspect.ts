@@ -1,5 +1,4 @@
 import type { CAC } from 'cac';
-import { startWorker } from '../container/pool.js';
 import { DiskwrightError } from '../errors.js';
 import type { DiffLine, InspectResult } from '../inspect/inspect.js';
 import { formatSize } from '../util/size.js';
@@ -10,7 +9,8 @@ import { formatSize } from '../util/size.js';
  */
 function onWorker(op: 'inspect', paths: string[], hash: boolean): Promise<InspectResult>;
 function onWorker(op: 'diff', paths: string[], hash: boolean): Promise<DiffLine[]>;
-function onWorker(op: 'inspect' | 'diff', paths: string[], hash: boolean): Promise<unknown> {
+async function onWorker(op: 'inspect' | 'diff', paths: string[], hash: boolean): Promise<unknown> {
+  const { startWorker } = await import('../container/pool.js');
   return new Promise((resolve, reject) => {
     const w = startWorker(new URL('./inspect-worker.js', import.meta.url), { workerData: { op, paths, hash } });
     let settled = false;
@@ -29,13 +29,14 @@ function onWorker(op: 'inspect' | 'diff', paths: string[], hash: boolean): Promi
 /** `diskwright inspect IMG [--json] [--hash]` and `diskwright diff A B`. */
 export function registerInspect(cli: CAC): void {
   cli
-    .command('inspect <image>', 'Show the partition table, partitions and filesystems (ids, labels) of a raw image')
+    .command('inspect <image>', 'Show the partition table, partitions and filesystems (ids, labels) of an image (raw, qcow2, VHD, VDI, VMDK; compressed or not)')
     .option('--json', 'Machine-readable output')
     .option('--hash', 'Include the sha256 of every partition')
     .action(async (image: string, flags: { json?: boolean; hash?: boolean }) => {
       const r = await onWorker('inspect', [image], flags.hash === true);
       if (flags.json) { process.stdout.write(JSON.stringify(r, null, 2) + '\n'); return; }
-      const lines = [`${image}: ${r.table} table, ${r.sectorSize}-byte sectors, ${formatSize(r.size)}${r.diskUuid ? `, disk GUID ${r.diskUuid}` : ''}${r.mbrId ? `, MBR id ${r.mbrId}` : ''}`];
+      const container = r.format && (r.format !== 'raw' || r.compression) ? `${[r.format, r.compression].filter(Boolean).join(' in ')}, ` : '';
+      const lines = [`${image}: ${container}${r.table} table, ${r.sectorSize}-byte sectors, ${formatSize(r.size)}${r.diskUuid ? `, disk GUID ${r.diskUuid}` : ''}${r.mbrId ? `, MBR id ${r.mbrId}` : ''}`];
       for (const p of r.partitions) {
         lines.push(`  ${p.number}: ${p.name ?? ''} offset ${p.offset} size ${formatSize(p.size)} type ${p.type}${p.uuid ? ` uuid ${p.uuid}` : ''}${p.bootable ? ' boot' : ''}`);
         lines.push(`     ${p.filesystem.type}${p.filesystem.label ? ` label "${p.filesystem.label}"` : ''}${p.filesystem.uuid ? ` uuid ${p.filesystem.uuid}` : ''}${p.sha256 ? ` sha256 ${p.sha256}` : ''}`);
@@ -45,7 +46,7 @@ export function registerInspect(cli: CAC): void {
       process.stdout.write(lines.join('\n') + '\n');
     });
   cli
-    .command('diff <a> <b>', 'Compare two raw images partition by partition (table, ids, content hashes); exit 1 when they differ')
+    .command('diff <a> <b>', 'Compare two images (any container) partition by partition (table, ids, content hashes); exit 1 when they differ')
     .action(async (a: string, b: string) => {
       const d = await onWorker('diff', [a, b], true);
       if (d.length === 0) { process.stdout.write('identical\n'); return; }

@@ -1,69 +1,23 @@
 #!/usr/bin/env node
+/**
+ * The diskwright command line: argument fix-ups, the one error handler and the exit codes; the
+ * commands are declared in commands.ts. Start-up matters (docs/ARCHITECTURE.md §6): only the
+ * declarations load before a command runs, and each action imports what it runs (spec parsing,
+ * the build pipeline, readers, codecs), so `--help` loads none of it and `--version` not even the
+ * declarations. `npm run build` bundles this entry into one script run with a V8 code cache
+ * (scripts/bundle.mjs, src/cli/launch.ts).
+ */
 // First: the signal handlers are installed before anything else loads.
 import { interruptSignal } from './signals.js';
 import { cac } from 'cac';
-import { compressionNames, formatNames } from '../container/registry.js';
-import { removeTemporaryOutputs } from '../container/sink.js';
+import { removeTemporaryOutputs } from '../container/temporaries.js';
 import { DiskwrightError } from '../errors.js';
-import { loadSpecFile } from '../spec/parse.js';
-import { registerExtraCommands } from './commands.js';
-import { registerQuick } from './quick.js';
-import { runBuild, type BuildFlags } from './run.js';
 import { STDIO_TOKEN } from './stdio.js';
 
 // Re-exported so the first import above is a named one (the handlers are installed as it loads).
 export { interruptSignal };
 
-const cli = cac('diskwright');
-
-cli
-  .command('build <spec>', 'Build an image from a YAML or JSON spec')
-  .option('-o, --output <file>', 'Output file ("-" for stdout); default: <name>.<format suffix>')
-  .option('--format <format>', `${formatNames.join(' | ')} (overrides the spec)`)
-  .option('--compression <c>', `${compressionNames.join(' | ')} (overrides the spec)`)
-  .option('--level <n>', 'Compression level')
-  .option('--report <file>', 'Write a JSON report (partitions, offsets, GUIDs, filesystem ids, sha256)')
-  .option('--dry-run', 'Validate and plan; print the layout as a table; write nothing')
-  .option('--sha256', 'Print the sha256 of the output (always in --report)')
-  .option('-q, --quiet', 'No progress bar or summary')
-  .example('diskwright build examples/efi-disk.yaml -o disk.img --report disk.json')
-  .action(async (specPath: string, flags: BuildFlags) => {
-    const { spec, baseDir } = await loadSpecFile(specPath);
-    await runBuild(spec, baseDir, flags);
-  });
-
-registerQuick(cli, {
-  command: 'ext4', description: 'Make a bare ext4 filesystem image from a directory', filesystem: 'ext4', part: 'root',
-  flags: [['--block-size <n>', '1024 | 2048 | 4096'], ['--no-journal', 'No jbd2 journal'], ['--no-xattrs', 'Do not copy the host files\' extended attributes']],
-  apply: (part, flags) => {
-    const ext4: Record<string, unknown> = {};
-    if (flags.blockSize !== undefined) ext4.blockSize = Number(flags.blockSize);
-    if (flags.journal === false) ext4.journal = false;
-    if (Object.keys(ext4).length) part.ext4 = ext4;
-  },
-  paths: [[/^partitions\[0\]\.ext4\.blockSize$/, '--block-size']],
-  example: 'diskwright ext4 ./rootfs -o root.img --label nixos --extra-space 16MiB',
-});
-
-registerQuick(cli, {
-  command: 'fat', description: 'Make a bare FAT12/16/32 filesystem image from a directory', filesystem: 'fat', part: 'esp',
-  flags: [['--fat <bits>', '12 | 16 | 32 (default: by size, as mkfs.fat)']],
-  apply: (part, flags) => { if (flags.fat !== undefined) part.fat = { fatSize: Number(flags.fat) }; },
-  paths: [[/^partitions\[0\]\.fat\.fatSize$/, '--fat']],
-  example: 'diskwright fat ./esp -o esp.img --label ESP',
-});
-
-registerExtraCommands(cli);
-
-// cac gives every `--no-x` option an implied default of true, which --help prints as
-// "--no-journal  No jbd2 journal (default: true)". Without it, flags.x is false when --no-x is
-// given and undefined otherwise, which is what the commands test (`flags.journal === false`).
-for (const command of [cli.globalCommand, ...cli.commands]) {
-  for (const option of command.options) if (option.negated && option.config.default === true) delete option.config.default;
-}
-
-cli.help();
-cli.version('0.1.0');
+const VERSION = '0.1.0';
 
 function fail(e: unknown): never {
   removeTemporaryOutputs();
@@ -97,7 +51,23 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 // the commands map back (see stdio()).
 const argv = process.argv.flatMap((a, i, all) => (a === '-' && (all[i - 1] === '-o' || all[i - 1] === '--output') ? [] : (a === '-o' || a === '--output') && all[i + 1] === '-' ? ['--output=-'] : a === '-' ? [STDIO_TOKEN] : [a]));
 
-try {
+async function main(): Promise<void> {
+  const cli = cac('diskwright');
+  // `--version` alone needs no command: the declarations, and the registries they name, load for
+  // everything else.
+  if (!(argv.length === 3 && (argv[2] === '--version' || argv[2] === '-v'))) {
+    const { registerCommands } = await import('./commands.js');
+    registerCommands(cli);
+  }
+  // cac gives every `--no-x` option an implied default of true, which --help prints as
+  // "--no-journal  No jbd2 journal (default: true)". Without it, flags.x is false when --no-x is
+  // given and undefined otherwise, which is what the commands test (`flags.journal === false`).
+  for (const command of [cli.globalCommand, ...cli.commands]) {
+    for (const option of command.options) if (option.negated && option.config.default === true) delete option.config.default;
+  }
+  cli.help();
+  cli.version(VERSION);
+
   cli.parse(argv, { run: false });
   if (!cli.matchedCommand) {
     // --help and --version are printed by cac itself during parse
@@ -106,6 +76,7 @@ try {
   } else {
     await cli.runMatchedCommand();
   }
-} catch (e) {
-  fail(e);
 }
+
+// Not a top-level await: the bundle (scripts/bundle.mjs) is a script, run with a code cache.
+main().catch(fail);

@@ -10,9 +10,9 @@ import type { CAC } from 'cac';
 import type { BuildReport } from '../build.js';
 import { compressionNames, formatNames } from '../container/registry.js';
 import { DiskwrightError } from '../errors.js';
-import { parseImageSpec } from '../spec/schema.js';
+import { choices, defaultOf } from '../util/schema.js';
 import { parseSize } from '../util/size.js';
-import { runBuild, type BuildFlags } from './run.js';
+import type { BuildFlags } from './run.js';
 
 export interface QuickFlags extends BuildFlags { label?: string; uuid?: string; size?: string; extraSpace?: string; epoch?: number; seed?: string; owners?: string; xattrs?: boolean; [flag: string]: unknown }
 
@@ -33,6 +33,12 @@ export interface QuickForm {
   example: string;
   /** Whether it has --size/--extra-space (a read-only filesystem is always its exact size). */
   sized?: boolean;
+  /**
+   * Common flags the form declares in `flags` with a meaning of its own (squashfs: `compression`,
+   * its compressor rather than whole-file compression): left out of the common ones, and not passed
+   * to the build as the common flag.
+   */
+  ownFlags?: readonly 'compression'[];
 }
 
 /** `DIR` and flags as a one-partition spec with `table: none`. */
@@ -53,10 +59,27 @@ export function quickSpec(form: QuickForm, dir: string, flags: QuickFlags): Reco
   return spec;
 }
 
-function quickBuild(form: QuickForm, dir: string, flags: QuickFlags): Promise<BuildReport> {
-  return Promise.resolve().then(() => runBuild(parseImageSpec(quickSpec(form, dir, flags)), process.cwd(), flags)).catch((e: unknown) => {
+async function quickBuild(form: QuickForm, dir: string, flags: QuickFlags): Promise<BuildReport> {
+  try {
+    // The spec check and the build pipeline load when a form runs, not for --help (start-up).
+    const [{ parseImageSpec }, { runBuild }] = await Promise.all([import('../spec/schema.js'), import('./run.js')]);
+    const common = form.ownFlags?.length ? Object.fromEntries(Object.entries(flags).filter(([k]) => !(form.ownFlags as readonly string[]).includes(k))) : flags;
+    return await runBuild(parseImageSpec(quickSpec(form, dir, flags)), process.cwd(), common);
+  } catch (e) {
     throw e instanceof DiskwrightError ? quickPath(e, form) : e;
-  });
+  }
+}
+
+/**
+ * A flag's help text from its option schema: the values it accepts and its default (or `none`,
+ * when the schema has no default), so `--help` names what validation accepts.
+ *
+ * @example
+ * choiceHelp(Ext4Options.entries.blockSize); // '1024 | 2048 | 4096 (default: 4096)'
+ */
+export function choiceHelp(schema: unknown, none?: string): string {
+  const def = defaultOf<unknown>(schema as { default?: unknown }) ?? none;
+  return `${choices(schema).join(' | ')}${def === undefined ? '' : ` (default: ${String(def)})`}`;
 }
 
 /** Errors of a quick form name its flags, not the spec it builds internally. */
@@ -84,9 +107,9 @@ export function registerQuick(cli: CAC, form: QuickForm): void {
   }
   c = c.option('--epoch <seconds>', 'sourceDateEpoch (default $SOURCE_DATE_EPOCH)')
     .option('--seed <seed>', 'Seed every id derives from')
-    .option('--format <format>', `Container format: ${formatNames.join(' | ')}`)
-    .option('--compression <c>', `Whole-file compression: ${compressionNames.join(' | ')}`)
-    .option('--report <file>', 'Write a JSON report')
+    .option('--format <format>', `Container format: ${formatNames.join(' | ')}`);
+  if (!form.ownFlags?.includes('compression')) c = c.option('--compression <c>', `Whole-file compression: ${compressionNames.join(' | ')}`);
+  c = c.option('--report <file>', 'Write a JSON report')
     .option('--sha256', 'Print the sha256 of the output')
     .option('--owners <root|host>', 'Owners of the copied files: root (default) or the host\'s numeric uid/gid (FAT has none)')
     .option('--dry-run', 'Plan only')

@@ -15,7 +15,7 @@ export interface BuildFlags { sha256?: boolean; output?: string; format?: string
 
 /** `<name><format suffix>[<compression suffix>]`; names and suffixes come from the registries. */
 function defaultOutput(spec: ImageSpec, flags: BuildFlags): string {
-  const suffix = (containerFormat(flags.format ?? spec.format ?? containerFormats[0].name) ?? containerFormats[0]).writer.suffix;
+  const suffix = (containerFormat(flags.format ?? spec.format ?? containerFormats[0].name) ?? containerFormats[0]).suffix;
   const comp = compressionFormat(flags.compression ?? spec.compression ?? 'none');
   return `${spec.name ?? 'image'}${suffix}${comp?.suffix ?? ''}`;
 }

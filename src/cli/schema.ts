@@ -1,5 +1,4 @@
 import type { CAC } from 'cac';
-import { jsonSchema } from '../spec/jsonschema.js';
 
 /**
  * `diskwright schema`: print the spec's JSON Schema (the same as the package's
@@ -10,6 +9,7 @@ export function registerSchema(cli: CAC): void {
     .command('schema', 'Print the JSON Schema of the spec (schema/diskwright.schema.json)')
     .example('diskwright schema > diskwright.schema.json')
     .action(async () => {
+      const { jsonSchema } = await import('../spec/jsonschema.js');
       process.stdout.write(JSON.stringify(await jsonSchema(), null, 2) + '\n');
     });
 }

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { devicesPartlyWritten, removeTemporaryOutputs } from '../container/sink.js';
+import { devicesPartlyWritten, removeTemporaryOutputs } from '../container/temporaries.js';
 
 /**
  * SIGINT, SIGTERM and SIGHUP end the CLI at once: the abort signal stops the library's loops, the
@@ -22,3 +22,11 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.exit(128 + constants.signals[sig]);
   });
 }
+
+// A run that ends by itself ends through process.exit, not by draining the event loop: after a
+// natural end Node's teardown closes the signal handles, which restores the default action, so a
+// signal arriving in those last milliseconds (the image already complete and renamed) killed the
+// process by the signal itself (wait status "signalled", no message) instead of either finishing
+// or exiting 128+n. Exiting explicitly keeps the handlers in place to the end: a signal that comes
+// after the last JavaScript ran is caught and dropped, and the status says the build completed.
+process.once('beforeExit', (code) => process.exit(code));

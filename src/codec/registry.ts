@@ -2,8 +2,11 @@ import { bzip2 } from './bzip2.js';
 import { deflateQcow2, zlib } from './deflate.js';
 import { gzip } from './gzip.js';
 import type { Decompressed } from './output.js';
+import { lz4Block } from './lz4.js';
+import { lz4hcBlockCodec } from './lz4hc.js';
 import type { FileCodec, FrameCodec } from './types.js';
 import { xz } from './xz.js';
+import { xzBlock } from './xzblock.js';
 import { zstd } from './zstd.js';
 
 /**
@@ -22,6 +25,9 @@ export const codecs = {
   bzip2,
   zlib,
   'deflate-qcow2': deflateQcow2,
+  'xz-block': xzBlock,
+  'lz4-block': lz4Block,
+  'lz4hc-block': lz4hcBlockCodec,
 } as const satisfies Record<string, FrameCodec>;
 
 /** Every codec's name (what a compression job names). */

@@ -12,9 +12,15 @@ export interface FrameCodec<N extends string = string> {
   /** Levels the codec accepts, and the one used when none is given (its command-line default). */
   readonly levels: readonly [number, number];
   readonly defaultLevel: number;
-  /** Compress one frame (a whole-file frame, or one qcow2 cluster / VMDK grain). */
-  compressFrame(data: Uint8Array, level: number): Promise<Uint8Array>;
+  /**
+   * Compress one frame (a whole-file frame, or one qcow2 cluster / VMDK grain / squashfs block).
+   * `params` are the codec's settings beyond the level (squashfs xz: dictionary size, BCJ filter).
+   */
+  compressFrame(data: Uint8Array, level: number, params?: CodecParams): Promise<Uint8Array>;
 }
+
+/** Codec settings beyond the level, as a job carries them to a worker (structured-cloneable). */
+export type CodecParams = Readonly<Record<string, number | boolean | string>>;
 
 /**
  * A whole-file codec: both sides. Its output is a sequence of independently compressed frames

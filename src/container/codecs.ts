@@ -1,5 +1,6 @@
 import { bzip2Codec } from '../codec/bzip2.js';
 import { codecs, type CodecName } from '../codec/registry.js';
+import type { CodecParams } from '../codec/types.js';
 import { isZero } from './blocks.js';
 
 /**
@@ -21,6 +22,12 @@ export interface Job {
   data: Uint8Array;
   /** When set, compress each `blockSize` piece separately (cluster/grain compression). */
   blockSize?: number;
+  /** The codec's settings beyond the level (squashfs xz: dictionary size and BCJ filter). */
+  params?: CodecParams;
+  /** blockSize jobs: compress all-zero pieces too instead of dropping them (-1): squashfs fragment and metadata blocks. */
+  keepZeros?: boolean;
+  /** blockSize jobs: a piece whose compressed form is not smaller is returned as is (-2), as squashfs stores such blocks. */
+  storeIncompressible?: boolean;
 }
 
 export interface JobResult {
@@ -39,22 +46,22 @@ export interface JobResult {
  * Compress one frame with the named codec, at its declared default level unless one is given. The
  * result is always a buffer of its own.
  */
-export function compressFrame(codec: Codec, data: Uint8Array, level: number | undefined): Promise<Uint8Array> {
+export function compressFrame(codec: Codec, data: Uint8Array, level: number | undefined, params?: CodecParams): Promise<Uint8Array> {
   const c = codecs[codec];
-  return c.compressFrame(data, level ?? c.defaultLevel);
+  return c.compressFrame(data, level ?? c.defaultLevel, params);
 }
 
 /** Run a job: a frame, or per-block compression with zero detection. */
 export async function encode(job: Job): Promise<JobResult> {
-  if (!job.blockSize) return { id: job.id, data: await compressFrame(job.codec, job.data, job.level) };
+  if (!job.blockSize) return { id: job.id, data: await compressFrame(job.codec, job.data, job.level, job.params) };
   const parts: Uint8Array[] = [];
   const sizes: number[] = [];
   const bs = job.blockSize;
   for (let off = 0; off < job.data.length; off += bs) {
     const block = job.data.subarray(off, off + bs);
-    if (isZero(block)) { sizes.push(-1); continue; }
-    const c = await compressFrame(job.codec, block, job.level);
-    if (job.codec === 'deflate-qcow2' && c.length >= bs) {
+    if (!job.keepZeros && isZero(block)) { sizes.push(-1); continue; }
+    const c = await compressFrame(job.codec, block, job.level, job.params);
+    if ((job.codec === 'deflate-qcow2' && c.length >= bs) || (job.storeIncompressible && c.length >= block.length)) {
       sizes.push(-2);
       parts.push(block);
     } else {

@@ -5,6 +5,7 @@ import { DiskwrightError } from '../errors.js';
 import { isZero } from './blocks.js';
 import type { Codec, Job, JobResult } from './codecs.js';
 import { CompressionPool } from './pool.js';
+import { compressionFormat } from './registry.js';
 import { drainOrFail, pace, type Sink } from './sink.js';
 
 /**
@@ -305,13 +306,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 function parallel<const N extends StreamCodec>(codec: FileCodec<N>): Compressor<N> {
   const { name, suffix, levels, defaultLevel, frameSize } = codec;
+  // The level check is the registry's (validation runs it without loading this module).
+  const { checkLevel } = compressionFormat(name)!;
   return {
-    name, suffix, levels, defaultLevel,
-    checkLevel(level) {
-      if (level !== undefined && (!Number.isInteger(level) || level < levels[0] || level > levels[1])) {
-        throw new DiskwrightError('E_COMPRESSION_LEVEL', `${name} level ${level} is out of range: use ${levels[0]}..${levels[1]}`, { path: 'compressionLevel', value: level });
-      }
-    },
+    name, suffix, levels, defaultLevel, checkLevel,
     create(out, level) {
       this.checkLevel(level);
       return new CompressingWritable(out, name, level ?? defaultLevel, frameSize);

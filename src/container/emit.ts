@@ -1,8 +1,7 @@
 import { basename } from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import type { Volume } from '../extent/extent.js';
-import { checkFrameStats, compressor } from './compress.js';
-import { containerWriter } from './registry.js';
+import { compressionFormat, containerWriter } from './registry.js';
 import { HashingSink, PacedSink, StreamSink, openOutput, type Sink } from './sink.js';
 import type { ContainerOptions } from './types.js';
 
@@ -32,9 +31,11 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
   const opts: EmitOptions = options.name !== undefined || out === '-' ? options : { ...options, name: basename(out).replace(/\.(zst|xz|gz|bz2)$/, '') };
   const writer = containerWriter(opts.format);
   if (!writer) throw new DiskwrightError('E_FORMAT', `format ${opts.format} is not available`, { path: 'format', value: opts.format });
-  const comp = opts.compression === 'none' ? undefined : compressor(opts.compression);
-  if (opts.compression !== 'none' && !comp) throw new DiskwrightError('E_COMPRESSION', `compression ${opts.compression} is not available`, { path: 'compression', value: opts.compression });
-  comp?.checkLevel(opts.compressionLevel);
+  if (opts.compression !== 'none' && !compressionFormat(opts.compression)) throw new DiskwrightError('E_COMPRESSION', `compression ${opts.compression} is not available`, { path: 'compression', value: opts.compression });
+  compressionFormat(opts.compression)?.checkLevel(opts.compressionLevel);
+  // The compressors (worker threads) load only when the output is compressed.
+  const { checkFrameStats, compressor } = opts.compression === 'none' ? { checkFrameStats: undefined, compressor: undefined } : await import('./compress.js');
+  const comp = compressor?.(opts.compression);
 
   // Where the bytes go: stdout, or by what the path is (openOutput: a regular file through a
   // temporary renamed when complete, a block device in place, a FIFO or character device as a stream).
@@ -50,7 +51,7 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
     await writer.write(disk, new PacedSink(top, signal), opts);
     if (compressing) {
       // Before anything is renamed into place: every frame written once, holding every byte.
-      checkFrameStats(await compressing.end(), compressing.position, out === '-' ? 'standard output' : out);
+      checkFrameStats!(await compressing.end(), compressing.position, out === '-' ? 'standard output' : out);
     }
     if (opts.format === 'raw' && top.position !== disk.size) {
       throw new DiskwrightError('E_OUTPUT_INTEGRITY', `${out}: the writer produced ${top.position} bytes for a ${disk.size}-byte disk; nothing was written`, { value: out });

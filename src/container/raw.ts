@@ -4,8 +4,6 @@ import type { ContainerWriter } from './types.js';
 
 /** Raw: the disk bytes as they are; holes stay holes on a seekable sink. */
 export const rawWriter: ContainerWriter = {
-  format: 'raw',
-  suffix: '.img',
   async write(disk, sink, opts) {
     let n = 0;
     for (const c of chunks(disk)) {

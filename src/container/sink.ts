@@ -1,5 +1,5 @@
 import {
-  closeSync, constants, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmdirSync,
+  closeSync, constants, fsyncSync, ftruncateSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync,
   rmSync, statSync, writeSync, type Stats,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -8,6 +8,10 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { createHash, type Hash } from 'node:crypto';
 import { DiskwrightError } from '../errors.js';
+import { devicesInWriting, forgetDirs, liveDirs, liveTemps, removeDirs } from './temporaries.js';
+
+// Where the temporaries are tracked (what the CLI's signal handlers remove): temporaries.ts.
+export { devicesPartlyWritten, registerTemporary, removeTemporaryOutputs } from './temporaries.js';
 
 /**
  * Where emitted bytes go. Writers append sequentially; `skip` advances over zeros, which a seekable
@@ -356,37 +360,3 @@ function makeParents(dir: string): string[] {
   }
   return out;
 }
-
-function removeDirs(dirs: readonly string[]): void {
-  for (let i = dirs.length - 1; i >= 0; i--) { try { rmdirSync(dirs[i]!); } catch { return; } }
-}
-
-function forgetDirs(dirs: string[]): void {
-  const i = liveDirs.indexOf(dirs);
-  if (i >= 0) liveDirs.splice(i, 1);
-}
-
-/** Block devices being written in place: an interrupted build leaves them partly overwritten. */
-const devicesInWriting = new Set<string>();
-/** The block devices an interruption now would leave partly written (for the CLI's message). */
-export function devicesPartlyWritten(): string[] {
-  return [...devicesInWriting];
-}
-
-/** Temporary outputs alive in this process, removed if the process is interrupted. */
-const liveTemps = new Set<string>();
-/** Output directories created for temporaries still alive (outermost first). */
-const liveDirs: string[][] = [];
-/** Register a temporary file or directory (removed with its contents) for removal on exit or signal. */
-export function registerTemporary(path: string): () => void {
-  liveTemps.add(path);
-  return () => { liveTemps.delete(path); };
-}
-/** Remove every temporary output of this process (the CLI calls this on SIGINT/SIGTERM). */
-export function removeTemporaryOutputs(): void {
-  for (const t of liveTemps) { try { rmSync(t, { force: true, recursive: true }); } catch { /* ignore */ } }
-  liveTemps.clear();
-  for (const dirs of liveDirs) removeDirs(dirs);
-  liveDirs.length = 0;
-}
-process.once('exit', removeTemporaryOutputs);

@@ -21,13 +21,11 @@ export interface ContainerOptions {
  * first byte.
  */
 export interface ContainerWriter {
-  readonly format: string;
-  /** File name suffix for outputs of this format ('.img', '.qcow2'). */
-  readonly suffix: string;
   /**
    * The virtual disk size this container stores for a disk of `size` bytes, when the format rounds
    * it (a fixed VHD holds whole MiB). The table is laid out at this size, so a GPT's backup header
-   * sits at the container's last LBA (the `resize` hook of FreeBSD mkimg's formats).
+   * sits at the container's last LBA (the `resize` hook of FreeBSD mkimg's formats). Declared on
+   * the format's line in registry.ts (with its name and suffix), not by the writer module.
    */
   virtualSize?(size: number): number;
   write(disk: Volume, sink: Sink, opts: ContainerOptions): Promise<void>;

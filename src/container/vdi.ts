@@ -44,8 +44,6 @@ export const VDI_UNALLOCATED = 0xffffffff;
 const FILE_INFO = '<<< Oracle VM VirtualBox Disk Image >>>\n';
 
 export const vdiWriter: ContainerWriter = {
-  format: 'vdi',
-  suffix: '.vdi',
   async write(disk, sink, opts) {
     const size = ceilDiv(disk.size, 512) * 512;
     const entries = ceilDiv(size, VDI_BLOCK_SIZE);

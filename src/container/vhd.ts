@@ -126,8 +126,6 @@ function checkSize(size: number): void {
 
 /** Dynamic VHD: footer copy, dynamic header, BAT, then one bitmap + 2 MiB block per allocated block, then the footer. */
 export const vhdWriter: ContainerWriter = {
-  format: 'vhd',
-  suffix: '.vhd',
   async write(disk, sink, opts) {
     const size = ceilDiv(disk.size, 512) * 512;
     checkSize(size);
@@ -175,9 +173,6 @@ export function vhdFixedSize(size: number): number {
 
 /** Fixed VHD: the raw disk (holes stay holes), rounded up to a whole MiB, then the footer. */
 export const vhdFixedWriter: ContainerWriter = {
-  format: 'vhd-fixed',
-  suffix: '.vhd',
-  virtualSize: vhdFixedSize,
   async write(disk, sink, opts) {
     const size = vhdFixedSize(disk.size);
     checkSize(size);

@@ -119,8 +119,6 @@ async function pad(sink: Sink): Promise<void> {
 }
 
 export const vmdkWriter: ContainerWriter = {
-  format: 'vmdk',
-  suffix: '.vmdk',
   async write(disk, sink, opts) {
     const sectors = ceilDiv(disk.size, 512);
     const cid = vmdkCid(opts.seed);

@@ -38,6 +38,15 @@ export interface FsContext<O = unknown> {
   onWarning?: (message: string) => void;
 }
 
+/** What `FilesystemHandler.ids` reads: the parts of a context that name a filesystem, known before planning. */
+export type FsIdContext<O = unknown> = Pick<FsContext<O>, 'name' | 'specPath' | 'seed' | 'label' | 'fsUuid' | 'options'>;
+
+/** What `FilesystemHandler.ids` returns: the ids as blkid shows them (`UUID=`, `LABEL=`). */
+export interface FsIds {
+  uuid?: string;
+  label?: string;
+}
+
 /** What the report says about a filesystem. */
 export interface FsInfo {
   type: string;
@@ -83,6 +92,12 @@ export interface FilesystemHandler<N extends string = string, K extends string =
   resolveOptions(value: unknown, path: string): O;
   /** Synchronous for ext4 and FAT; a planner that compresses (squashfs) may return a promise. */
   plan(tree: Tree, ctx: FsContext<O>): R;
+  /**
+   * The ids its planner records (UUID, label as blkid shows them), computed by the functions the
+   * planner itself calls, so that text contents and boot entries can name them before planning
+   * (`${fsuuid:NAME}`, src/boot/refs.ts). Absent for a filesystem that has no such ids.
+   */
+  ids?(ctx: FsIdContext<O>): FsIds;
 }
 
 /** Declare a handler with its literal name and option key (so the spec's types name them). */

@@ -7,7 +7,7 @@
  * @example
  * writeFileSync('schema/diskwright.schema.json', JSON.stringify(await jsonSchema(), null, 2) + '\n');
  */
-import { ContentEntrySchema, ImageSpecSchema, PartitionSchema, PresetPartitionSchema } from './schema.js';
+import { ContentEntrySchema, ImageSpecSchema, ContentListSchema, PartitionSchema, PresetPartitionSchema } from './schema.js';
 
 /** The spec's JSON Schema, a fresh object each call. */
 export async function jsonSchema(): Promise<Record<string, unknown>> {
@@ -16,7 +16,7 @@ export async function jsonSchema(): Promise<Record<string, unknown>> {
     errorMode: 'throw',
     // An object schema is a pipe (a check that refuses lists, then the object): its last schema says it all.
     typeMode: 'output',
-    definitions: { ContentEntry: ContentEntrySchema, Partition: PartitionSchema, PresetPartition: PresetPartitionSchema },
+    definitions: { ContentEntry: ContentEntrySchema, ContentList: ContentListSchema, Partition: PartitionSchema, PresetPartition: PresetPartitionSchema },
   }) as Record<string, unknown>;
   const { $schema, ...rest } = schema;
   return { $schema, $id: 'diskwright.schema.json', title: 'diskwright image spec', ...rest };

@@ -11,6 +11,7 @@
  * const spec = parseImageSpec(JSON.parse(text)); // ImageSpec, or a DiskwrightError naming the path
  */
 import * as v from 'valibot';
+import { BootloaderSchema } from '../boot/schema.js';
 import { compressionNames, containerFormats, formatNames, formatOptionProperties } from '../container/registry.js';
 import { show } from '../errors.js';
 import { filesystems, unavailableFilesystems } from '../fs/registry.js';
@@ -40,6 +41,31 @@ const Id = described(v.union([
 const modeMessage = coded('E_MODE', (x) => `mode ${show(x)} must be an octal string such as "0644"${typeof x === 'number' ? ' (YAML reads 0644 as the decimal number 644)' : ''}`);
 const xattrsMessage = coded('E_TYPE', (x) => `expected false or an object of xattr names and string values, got ${show(x)}`);
 
+/** The option block of each filesystem (`ext4:`, `fat:`), keyed as its handler says. */
+type OptionBlocks = { [H in Handlers as H['optionsKey']]: v.OptionalSchema<H['options'], undefined> };
+const optionBlocks = Object.fromEntries(filesystems.map((h) => [h.optionsKey, v.optional(h.options)])) as OptionBlocks;
+
+/** Names a nested filesystem's `type:` takes: the filesystem writers (no `image`, no `none`). */
+const nestedTypeNames = [...filesystems.map((h) => h.name), ...filesystems.flatMap((h): readonly string[] => h.aliases)] as readonly (Handlers['name'] | Handlers['aliases'][number])[];
+
+/** A nested filesystem's contents list (lazy: an entry holds a filesystem that holds entries). */
+export const NestedContentsSchema = v.lazy((): v.GenericSchema<unknown[]> => ContentListSchema);
+
+/**
+ * A filesystem built by the same run and stored as a file of its parent (`{ target, filesystem }`):
+ * an ESP image inside an ISO, a squashfs inside an ISO or a partition. Its `contents` are entries
+ * like the partition's own (recursive: the TypeScript type is refined in types.ts).
+ */
+export const NestedFilesystemSchema = Closed({
+  type: OneOf(nestedTypeNames, 'The filesystem to build.'),
+  label: v.optional(Text()),
+  fsUuid: v.optional(Text({ nonEmpty: true, text: 'Filesystem UUID (ext4) or volume id XXXX-XXXX (vfat).' })),
+  size: v.optional(SizeOr(['auto'], 'Bytes or 2MiB; auto (the default): the exact size its contents need.')),
+  extraSpace: v.optional(Size('Free space added to an auto size.')),
+  contents: v.optional(NestedContentsSchema),
+  ...optionBlocks,
+}, 'A filesystem image built from its own contents and stored as this file.');
+
 export const ContentEntrySchema = Closed({
   target: v.optional(Text({ nonEmpty: true, text: 'Absolute path in the filesystem.' })),
   source: v.optional(Text({ nonEmpty: true, text: 'Host file or directory to copy (relative to the spec file).' })),
@@ -60,11 +86,11 @@ export const ContentEntrySchema = Closed({
   mtime: v.optional(Int(-(2 ** 34), 2 ** 34, 'Modification time, seconds since the epoch.')),
   replace: v.optional(Bool('Allow replacing a node an earlier entry created.')),
   attributes: v.optional(List(OneOf(['readonly', 'hidden', 'system']), 'FAT attributes.')),
-}, 'One entry of a filesystem\'s contents: exactly one of source, text, directory, symlink, device, tar, closureInfo.');
+  filesystem: v.optional(NestedFilesystemSchema),
+}, 'One entry of a filesystem\'s contents: exactly one of source, text, directory, symlink, device, tar, closureInfo, filesystem.');
 
-/** The option block of each filesystem (`ext4:`, `fat:`), keyed as its handler says. */
-type OptionBlocks = { [H in Handlers as H['optionsKey']]: v.OptionalSchema<H['options'], undefined> };
-const optionBlocks = Object.fromEntries(filesystems.map((h) => [h.optionsKey, v.optional(h.options)])) as OptionBlocks;
+/** A filesystem's contents list. */
+export const ContentListSchema = List(ContentEntrySchema);
 
 const typeMessage = coded('E_PART_TYPE', (x) => `unknown partition type ${show(x)}: use an alias, a GPT type GUID or an MBR byte like 0x83`);
 
@@ -82,7 +108,7 @@ const partitionCommon = {
   label: v.optional(Text()),
   fsUuid: v.optional(Text({ nonEmpty: true, text: 'Filesystem UUID (ext4) or volume id XXXX-XXXX (vfat).' })),
   extraSpace: v.optional(Size('Free space added to an auto size.')),
-  contents: v.optional(List(ContentEntrySchema)),
+  contents: v.optional(ContentListSchema),
   image: v.optional(Text({ nonEmpty: true, text: 'Prebuilt filesystem file (filesystem: image).' })),
   ...optionBlocks,
 };
@@ -134,6 +160,7 @@ export const ImageSpecSchema = Closed({
   additionalSpace: v.optional(Size('Preset: free space added to the root filesystem.')),
   root: v.optional(PresetPartitionSchema),
   boot: v.optional(PresetPartitionSchema),
+  bootloader: v.optional(BootloaderSchema),
 }, 'A disk image: partition table, filesystems and their contents, container format, compression.');
 
 export type ImageSpecInput = v.InferInput<typeof ImageSpecSchema>;

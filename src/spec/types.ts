@@ -5,24 +5,35 @@
  * the registries' own, defaults filled, contents resolved (absolute paths, numeric modes), ids derived.
  */
 import type { InferInput } from 'valibot';
+import type { ResolvedBootloader } from '../boot/resolve.js';
 import type { CompressionName, FormatName } from '../container/registry.js';
 import type { FilesystemName } from '../fs/registry.js';
 import type { TableScheme } from '../table/schemes.js';
+import type { PartitionFlag } from '../table/types.js';
 import type { ResolvedEntry } from '../tree/entries.js';
 import type { ContentEntrySchema, ImageSpecSchema, LAYOUTS, PartitionSchema, PresetPartitionSchema, RawBlobSchema } from './schema.js';
 
 export type { CompressionName, FormatName, FilesystemName, ResolvedEntry };
 export type { Ext4OptionsInput as Ext4Options } from '../fs/ext4/options.js';
 export type { FatOptionsInput as FatOptions } from '../fs/fat/options.js';
+export type { Iso9660OptionsInput as Iso9660Options } from '../fs/iso9660/options.js';
+export type { SquashfsOptionsInput as SquashfsOptions } from '../fs/squashfs/options.js';
 
 /** Bytes, or a string with a unit: `8KiB`, `256MiB`, `1.5GiB`. */
 export type Size = number | string;
 export type TableName = TableScheme['name'];
 export type LayoutName = (typeof LAYOUTS)[number];
-export type PartitionFlag = 'boot' | 'legacy-bios-bootable' | 'read-only' | 'no-auto' | 'grow-fs' | 'required' | 'hidden';
+/** A partition flag, from the one list (`PARTITION_FLAGS` in src/table/types.ts). */
+export type { PartitionFlag };
 
+type ContentEntryInput = InferInput<typeof ContentEntrySchema>;
 /** One entry of a filesystem's `contents` list: exactly one of the source kinds. */
-export type ContentEntry = InferInput<typeof ContentEntrySchema>;
+export type ContentEntry = Omit<ContentEntryInput, 'filesystem'> & { filesystem?: NestedFilesystemSpec };
+/**
+ * A filesystem built from its own contents and stored as a file (`{ target, filesystem }`). The
+ * schema declares it; its `contents` are typed here because the declaration is recursive.
+ */
+export type NestedFilesystemSpec = Omit<NonNullable<ContentEntryInput['filesystem']>, 'contents'> & { contents?: ContentEntry[] };
 export type PartitionSpec = InferInput<typeof PartitionSchema>;
 /** `root:` and `boot:` of a layout preset: a partition without size and offset. */
 export type PresetPartitionSpec = InferInput<typeof PresetPartitionSchema>;
@@ -81,4 +92,6 @@ export interface ResolvedSpec {
   raw: { path: string; source: string; offset: number; size: number; inPartition: boolean }[];
   baseDir: string;
   layout: LayoutName | undefined;
+  /** The `bootloader:` block resolved: files for partitions' trees, GRUB's embedding, an EFI variable store (src/boot). */
+  bootloader?: ResolvedBootloader;
 }

@@ -1,17 +1,19 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { resolveBootloader } from '../boot/index.js';
+import { expandEntryRefs, idReferences } from '../boot/refs.js';
 import { compressionFormat, containerFormat } from '../container/registry.js';
 import { DiskwrightError, show } from '../errors.js';
-import { filesystemHandler, unavailableFilesystems } from '../fs/registry.js';
+import { filesystemHandler, filesystems, unavailableFilesystems } from '../fs/registry.js';
 import { checkPartitions, tableScheme } from '../table/schemes.js';
 import { PARTITION_TYPES } from '../table/types.js';
-import { resolveEntries } from '../tree/entries.js';
+import { resolveEntries, type ResolvedNestedFs, type ResolveEntriesOptions } from '../tree/entries.js';
 import { deriveBytes, deriveUuid, isUuid, DEFAULT_SEED } from '../util/ids.js';
 import { defaultOf } from '../util/schema.js';
 import { parseSize } from '../util/size.js';
 import { expandPreset, presetError, type ExpandedPartition, type ExpandedSpec } from './presets.js';
 import { ImageSpecSchema, parseImageSpec } from './schema.js';
-import type { CompressionName, FormatName, ResolvedPartition, ResolvedSpec, TableName } from './types.js';
+import type { CompressionName, ContentEntry, FormatName, NestedFilesystemSpec, ResolvedPartition, ResolvedSpec, TableName } from './types.js';
 
 export interface ResolveOptions {
   /** Directory relative paths are resolved against (the spec file's directory). */
@@ -95,6 +97,9 @@ function resolveChecked(spec: ExpandedSpec, opts: ResolveOptions): ResolvedSpec 
   }
   // The table's limits (count, name length, flags it can store) are its scheme's (src/table/schemes.ts).
   checkPartitions(tableScheme(table), partitions, { gptEntries });
+  // `${partuuid:NAME}`, `${fsuuid:NAME}`, `${label:NAME}` in text contents: the ids are known now.
+  const expandRefs = idReferences({ table, mbrId, seed, partitions });
+  for (const p of partitions) expandEntryRefs(p.contents, expandRefs);
 
   const raw = (spec.raw ?? []).map((r, i) => {
     const path = `raw[${i}]`;
@@ -108,10 +113,13 @@ function resolveChecked(spec: ExpandedSpec, opts: ResolveOptions): ResolvedSpec 
     return { path, source, offset, size, inPartition: r.inPartition ?? false };
   });
 
-  return {
+  const out: ResolvedSpec = {
     name, seed, sourceDateEpoch: epoch, format, compression, compressionLevel, clusterSize, size, table, sectorSize, alignment,
     diskUuid, mbrId, gptLocation, gptEntries, partitions, raw, baseDir, layout: spec.layout,
   };
+  // Boot loaders: their files, partitions and embedding, checked now (src/boot).
+  if (spec.bootloader !== undefined) out.bootloader = resolveBootloader(spec.bootloader, { table, sectorSize, partitions, raw, baseDir, checkFiles, expand: expandRefs });
+  return out;
 }
 
 function checkUuid(s: string, path: string): string {
@@ -133,7 +141,7 @@ function resolvePartition(p: ExpandedPartition, path: string, index: number, ctx
   const unavailable = (unavailableFilesystems as readonly string[]).includes(given);
   const fs = (handler?.name ?? given) as ResolvedPartition['filesystem'];
 
-  const contents = p.contents === undefined ? [] : resolveEntries(p.contents, { baseDir: ctx.baseDir, specPath: `${path}.contents`, checkFiles: ctx.checkFiles });
+  const contents = p.contents === undefined ? [] : resolveEntries(p.contents as readonly ContentEntry[], { baseDir: ctx.baseDir, specPath: `${path}.contents`, checkFiles: ctx.checkFiles, resolveFilesystem: resolveNestedFs });
   if (contents.length && !handler && !unavailable) {
     throw new DiskwrightError('E_CONTENTS_NO_FS', `contents need a filesystem (ext4, vfat, ...); this partition's filesystem is ${fs}`, { path: `${path}.filesystem`, value: p.filesystem });
   }
@@ -181,6 +189,32 @@ function resolvePartition(p: ExpandedPartition, path: string, index: number, ctx
   if (p.label !== undefined) out.label = p.label;
   if (p.fsUuid !== undefined) out.fsUuid = p.fsUuid;
   if (image !== undefined) out.image = image;
+  return out;
+}
+
+/**
+ * A `{ target, filesystem }` entry's block: its type by the registry, its option block by its
+ * handler, its contents like a partition's (nested entries may nest again).
+ */
+function resolveNestedFs(fs: NestedFilesystemSpec, path: string, opts: ResolveEntriesOptions): ResolvedNestedFs {
+  // The schema let through only the names of filesystem writers.
+  const handler = filesystemHandler(fs.type)!;
+  const given = fs as Record<string, unknown>;
+  for (const h of filesystems) {
+    if (h !== handler && given[h.optionsKey] !== undefined) {
+      throw new DiskwrightError('E_OPTIONS', `${h.optionsKey}: options belong to ${h.name} filesystems; this one is ${handler.name}`, { path: `${path}.${h.optionsKey}` });
+    }
+  }
+  const size = fs.size === undefined || fs.size === 'auto' ? 'auto' as const : parseSize(fs.size, `${path}.size`);
+  if (size === 0) throw new DiskwrightError('E_SIZE', 'a nested filesystem\'s size must be greater than 0', { path: `${path}.size`, value: fs.size });
+  const out: ResolvedNestedFs = {
+    type: handler.name, path, size,
+    extraSpace: fs.extraSpace === undefined ? 0 : parseSize(fs.extraSpace, `${path}.extraSpace`),
+    options: handler.resolveOptions(given[handler.optionsKey], `${path}.${handler.optionsKey}`),
+    contents: resolveEntries(fs.contents ?? [], { ...opts, specPath: `${path}.contents` }),
+  };
+  if (fs.label !== undefined) out.label = fs.label;
+  if (fs.fsUuid !== undefined) out.fsUuid = fs.fsUuid;
   return out;
 }
 

@@ -1,5 +1,3 @@
-import type { PartitionFlag } from '../spec/types.js';
-
 /**
  * Well-known partition types: GPT type GUIDs (UEFI 2.10 §5.3.3 and the Discoverable Partitions
  * Specification) and the MBR type bytes that correspond to them.
@@ -44,8 +42,12 @@ export const GPT_ATTRIBUTE_BITS: Record<string, number> = {
   'no-auto': 63,
 };
 
-/** Every partition flag: `boot` (the MBR's active flag, BootIndicator 0x80) and the GPT attribute bits. */
-export const PARTITION_FLAGS: readonly PartitionFlag[] = ['boot', 'legacy-bios-bootable', 'read-only', 'no-auto', 'grow-fs', 'required', 'hidden'];
+/**
+ * Every partition flag: `boot` (the MBR's active flag, BootIndicator 0x80) and the GPT attribute
+ * bits. The one list: the spec's `flags:` enum and the `PartitionFlag` type derive from it.
+ */
+export const PARTITION_FLAGS = ['boot', 'legacy-bios-bootable', 'read-only', 'no-auto', 'grow-fs', 'required', 'hidden'] as const;
+export type PartitionFlag = (typeof PARTITION_FLAGS)[number];
 
 /** The GPT type of the protective MBR entry (UEFI 2.10 §5.2.3). */
 export const MBR_PROTECTIVE_TYPE = 0xee;

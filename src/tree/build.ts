@@ -1,7 +1,8 @@
+import type { Volume } from '../extent/extent.js';
 import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { DiskwrightError, show } from '../errors.js';
 import type { ContentEntry } from '../spec/types.js';
-import { clampTime, nodeFromHost, type WalkOptions } from './dirwalk.js';
+import { clampTime, finishWalk, pacedWalk, walkHost, type Walk, type WalkOptions } from './dirwalk.js';
 import { resolveEntries, targetParts, type ResolvedEntry } from './entries.js';
 import { xattrModule, type HostXattrContext } from './hostxattr.js';
 import { findChild, newDir, walkTree, type Timestamp, type Tree, type TreeNode } from './model.js';
@@ -24,6 +25,13 @@ export interface BuildTreeOptions {
   xattrs?: boolean;
   /** Things the build goes on without (xattr module missing, xattrs skipped): one line each. */
   onWarning?: (message: string) => void;
+  /** buildResolvedTree stops with the signal's reason once it is aborted (between nodes of the walk). */
+  signal?: AbortSignal | undefined;
+  /**
+   * The planned volumes of the `filesystem:` entries of this list (the pipeline plans them first,
+   * docs/ARCHITECTURE.md §2.1): each becomes a file whose content is the volume.
+   */
+  nested?: ReadonlyMap<ResolvedEntry, Volume>;
 }
 
 interface PendingOwner {
@@ -43,7 +51,7 @@ interface PendingOwner {
  *   { baseDir: process.cwd(), epoch: 1, specPath: 'partitions[0].contents' });
  */
 export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptions): Tree {
-  return buildResolvedTree(resolveEntries(entries, { baseDir: opts.baseDir, specPath: opts.specPath }), opts);
+  return finishWalk(treeSteps(resolveEntries(entries, { baseDir: opts.baseDir, specPath: opts.specPath }), opts));
 }
 
 /**
@@ -51,9 +59,16 @@ export function buildTree(entries: readonly ContentEntry[], opts: BuildTreeOptio
  * nothing about the entries themselves is checked again, only what depends on the tree.
  *
  * @example
- * const tree = buildResolvedTree(spec.partitions[0].contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: 'partitions[0].contents' });
+ * const tree = await buildResolvedTree(spec.partitions[0].contents, { baseDir: spec.baseDir, epoch: spec.sourceDateEpoch, specPath: 'partitions[0].contents', signal });
  */
-export function buildResolvedTree(entries: readonly ResolvedEntry[], opts: BuildTreeOptions): Tree {
+export function buildResolvedTree(entries: readonly ResolvedEntry[], opts: BuildTreeOptions): Promise<Tree> {
+  // The walk of a large tree takes seconds: it yields to the event loop every 50 ms, so that a
+  // signal is handled at once (issue 14), and stops when opts.signal is aborted.
+  return pacedWalk(treeSteps(entries, opts), opts.signal);
+}
+
+/** buildTree's and buildResolvedTree's work, as steps (dirwalk.ts Walk): the same tree either way. */
+function* treeSteps(entries: readonly ResolvedEntry[], opts: BuildTreeOptions): Walk<Tree> {
   const epochTime: Timestamp = { sec: opts.epoch ?? 0, nsec: 0 };
   const root = newDir(Buffer.alloc(0), epochTime);
   const owners = new Map<TreeNode, PendingOwner>();
@@ -77,7 +92,7 @@ export function buildResolvedTree(entries: readonly ResolvedEntry[], opts: Build
   for (const entry of entries) {
     const path = entry.path;
     if (entry.closureInfo !== undefined) {
-      addClosureInfo(root, entry, path, walkOpts(path, entry), epochTime);
+      yield* addClosureInfo(root, entry, path, walkOpts(path, entry), epochTime);
       continue;
     }
     const target = entry.target ?? '/';
@@ -96,7 +111,7 @@ export function buildResolvedTree(entries: readonly ResolvedEntry[], opts: Build
       continue;
     }
 
-    const node = makeNode(entry, parts, path, walkOpts(path, entry), epochTime);
+    const node = yield* makeNode(entry, parts, path, walkOpts(path, entry), epochTime, opts.nested);
     if (parts.length === 0) {
       if (node.kind !== 'dir') throw new DiskwrightError('E_TARGET', 'only a directory can be the root "/"', { path: `${path}.target`, value: target });
       mergeDir(root, node, entry.replace === true, path);
@@ -111,8 +126,10 @@ export function buildResolvedTree(entries: readonly ResolvedEntry[], opts: Build
   if (unreadable.length) {
     warn(`${opts.specPath}: the xattrs of ${unreadable.length} file(s) whose names are not UTF-8 were not read (first: ${unreadable[0]!.toString()})`);
   }
+  yield;
   resolveOwners(root, owners);
   numberLinks({ root });
+  yield;
   checkNames({ root }, opts.specPath);
   return { root };
 }
@@ -129,12 +146,17 @@ function followSource(full: string, path: string): string {
   }
 }
 
-function makeNode(entry: ResolvedEntry, parts: Buffer[], path: string, walk: WalkOptions, time: Timestamp): TreeNode {
+function* makeNode(entry: ResolvedEntry, parts: Buffer[], path: string, walk: WalkOptions, time: Timestamp, nested: ReadonlyMap<ResolvedEntry, Volume> | undefined): Walk<TreeNode> {
   const name = parts.length ? parts[parts.length - 1]! : Buffer.alloc(0);
   const base = { name, uid: 0, gid: 0, mtime: time, atime: time, ctime: time, xattrs: [], size: 0 };
+  if (entry.filesystem !== undefined) {
+    const volume = nested?.get(entry);
+    if (!volume) throw new DiskwrightError('E_CONTENT_KIND', 'a filesystem entry is planned by the pipeline (buildImage/planImage) before its parent', { path: `${path}.filesystem` });
+    return { ...base, kind: 'file', mode: 0o644, size: volume.size, content: { kind: 'volume', volume } };
+  }
   if (entry.source !== undefined) {
     const full = followSource(entry.source, `${path}.source`);
-    const node = nodeFromHost(Buffer.from(full), name, walk);
+    const node = yield* walkHost(Buffer.from(full), name, walk);
     return node;
   }
   if (entry.text !== undefined) {
@@ -319,7 +341,7 @@ const STORE_DIR = '/nix/store';
 /** A Nix store path: the store directory, then one `<32-char hash>-<name>` component (Nix's name characters). */
 const STORE_PATH = /^\/nix\/store\/[0-9a-z]{32}-[A-Za-z0-9+\-._?=]+$/;
 
-function addClosureInfo(root: TreeNode, entry: ResolvedEntry, path: string, walk: WalkOptions, time: Timestamp): void {
+function* addClosureInfo(root: TreeNode, entry: ResolvedEntry, path: string, walk: WalkOptions, time: Timestamp): Walk<void> {
   const dir = entry.closureInfo!;
   if (!existsSync(dir) || !statSync(dir).isDirectory() || !existsSync(`${dir}/store-paths`)) {
     throw new DiskwrightError('E_SOURCE', `closureInfo ${show(entry.closureInfo)} is not a closure-info directory (no store-paths file)`, { path: `${path}.closureInfo`, value: entry.closureInfo });
@@ -344,10 +366,10 @@ function addClosureInfo(root: TreeNode, entry: ResolvedEntry, path: string, walk
   for (const sp of storePaths) {
     const parts = targetParts(sp);
     const parent = ensureDir(root, parts.slice(0, -1), path, time);
-    mergeInto(parent, nodeFromHost(Buffer.from(sp), parts[parts.length - 1]!, walk), false, `${path}.closureInfo`);
+    mergeInto(parent, yield* walkHost(Buffer.from(sp), parts[parts.length - 1]!, walk), false, `${path}.closureInfo`);
   }
   if (existsSync(`${dir}/registration`)) {
-    const reg = nodeFromHost(Buffer.from(`${dir}/registration`), Buffer.from('nix-path-registration'), walk);
+    const reg = yield* walkHost(Buffer.from(`${dir}/registration`), Buffer.from('nix-path-registration'), walk);
     reg.mode = 0o644;
     mergeInto(root, reg, false, `${path}.closureInfo`);
   }

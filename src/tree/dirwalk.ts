@@ -48,14 +48,86 @@ export function devMinor(dev: bigint): number {
 }
 
 /**
+ * A walk in steps: a generator that yields between nodes, so that its driver can give the event
+ * loop a turn (signal handlers, progress) on a large tree. `finishWalk` runs one to the end at
+ * once; `pacedWalk` yields to the event loop every `sliceMs` and stops when a signal is aborted.
+ */
+export type Walk<T> = Generator<void, T, void>;
+
+/** Nodes read between two yields of a walk: a few hundred microseconds of lstat and readdir. */
+const NODES_PER_STEP = 64;
+
+/** Run a walk to its end without yielding to the event loop. */
+export function finishWalk<T>(walk: Walk<T>): T {
+  for (;;) {
+    const r = walk.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Run a walk, yielding to the event loop whenever it has not run for `sliceMs` (the 50 ms of
+ * container/sink.ts `pace`), and throwing the signal's reason once it is aborted. The walk itself
+ * stays synchronous system calls, which measure faster than per-node promises on small files
+ * (docs/ARCHITECTURE.md §6); only the slices are asynchronous.
+ *
+ * @example
+ * const root = await pacedWalk(walkHost(Buffer.from('/srv/rootfs'), Buffer.alloc(0), opts), signal);
+ */
+export async function pacedWalk<T>(walk: Walk<T>, signal?: AbortSignal, sliceMs = 50): Promise<T> {
+  signal?.throwIfAborted();
+  let last = performance.now();
+  for (;;) {
+    const r = walk.next();
+    if (r.done) return r.value;
+    signal?.throwIfAborted();
+    if (performance.now() - last >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      signal?.throwIfAborted();
+      last = performance.now();
+    }
+  }
+}
+
+/**
  * Build a node (and for a directory, its whole subtree) from a host path with lstat. Owners are
  * root:root unless `owners: 'host'` (never the builder's uid by accident); modes (with setuid,
  * setgid and sticky bits) and xattrs come from the source. Times: only the mtime is an input; the
  * host's atime and ctime change when the tree is read or its metadata touched, so atime, ctime
  * (and the crtime written from it) are the mtime (docs/ARCHITECTURE.md §4). Children are sorted byte-wise, so
  * the result never depends on readdir order.
+ *
+ * The walk is depth-first in tree order (pre-order, children byte-sorted), as a recursion would
+ * go, so hard-link groups are numbered and xattr warnings given in the same order; an explicit
+ * stack instead of recursion, so a deep tree cannot exhaust the call stack.
  */
+export function* walkHost(hostPath: Buffer, name: Buffer, opts: WalkOptions): Walk<TreeNode> {
+  const root = hostNode(hostPath, name, opts);
+  if (root.kind !== 'dir') return root;
+  const stack: { node: TreeNode; path: Buffer; names: Buffer[]; next: number }[] = [openDir(root, hostPath, opts)];
+  let count = 0;
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.names.length) { stack.pop(); continue; }
+    const n = top.names[top.next++]!;
+    const path = Buffer.concat([top.path, SEP, n]);
+    const child = hostNode(path, n, opts);
+    top.node.children!.push(child);
+    if (child.kind === 'dir') stack.push(openDir(child, path, opts));
+    if (++count % NODES_PER_STEP === 0) yield;
+  }
+  return root;
+}
+
+/** `walkHost` at once, without yielding. */
 export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
+  return finishWalk(walkHost(hostPath, name, opts));
+}
+
+const SEP = Buffer.from('/');
+
+/** One node from lstat (a directory without its children). */
+function hostNode(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
   let st: BigIntStats;
   try {
     st = lstatSync(hostPath, { bigint: true });
@@ -93,20 +165,21 @@ export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions):
     case 'char': case 'block':
       node.rdev = { major: devMajor(st.rdev), minor: devMinor(st.rdev) };
       break;
-    case 'dir': {
-      let names: Buffer[];
-      try {
-        names = readdirSync(hostPath, { encoding: 'buffer' });
-      } catch (e) {
-        throw new DiskwrightError('E_SOURCE', `cannot list source directory ${hostPath.toString()}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: opts.specPath, value: hostPath.toString() });
-      }
-      names.sort(compareNames);
-      const sep = Buffer.from('/');
-      node.children = names.map((n) => nodeFromHost(Buffer.concat([hostPath, sep, n]), n, opts));
-      break;
-    }
     default:
       break;
   }
   return node;
+}
+
+/** List a directory node's entries, byte-sorted (its children are read in that order). */
+function openDir(node: TreeNode, hostPath: Buffer, opts: WalkOptions): { node: TreeNode; path: Buffer; names: Buffer[]; next: number } {
+  let names: Buffer[];
+  try {
+    names = readdirSync(hostPath, { encoding: 'buffer' });
+  } catch (e) {
+    throw new DiskwrightError('E_SOURCE', `cannot list source directory ${hostPath.toString()}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: opts.specPath, value: hostPath.toString() });
+  }
+  names.sort(compareNames);
+  node.children = [];
+  return { node, path: hostPath, names, next: 0 };
 }

@@ -17,7 +17,7 @@ import type { ContentEntry } from '../spec/types.js';
 import { MODE_PATTERN } from '../util/schema.js';
 
 /** A contents entry as the tree phase takes it. Field names are the spec's; values are resolved. */
-export interface ResolvedEntry extends Omit<ContentEntry, 'mode' | 'target' | 'user' | 'group'> {
+export interface ResolvedEntry extends Omit<ContentEntry, 'mode' | 'target' | 'user' | 'group' | 'filesystem'> {
   /** Spec path of the entry (`partitions[1].contents[3]`). */
   path: string;
   kind: EntryKind;
@@ -28,9 +28,26 @@ export interface ResolvedEntry extends Omit<ContentEntry, 'mode' | 'target' | 'u
   /** A name (looked up in the image's /etc/passwd) or a numeric id. */
   user?: string | number;
   group?: string | number;
+  /** A `filesystem:` entry: the nested filesystem, resolved (its options by its handler). */
+  filesystem?: ResolvedNestedFs;
 }
 
-export const ENTRY_KINDS = ['source', 'text', 'directory', 'symlink', 'device', 'tar', 'closureInfo'] as const;
+/** A nested filesystem (`{ target, filesystem }`) as validation resolves it. */
+export interface ResolvedNestedFs {
+  /** The handler's name (aliases resolved). */
+  type: string;
+  /** Spec path of the `filesystem:` block. */
+  path: string;
+  label?: string;
+  fsUuid?: string;
+  size: number | 'auto';
+  extraSpace: number;
+  /** Its handler's option block, as `resolveOptions` returned it. */
+  options: unknown;
+  contents: ResolvedEntry[];
+}
+
+export const ENTRY_KINDS = ['source', 'text', 'directory', 'symlink', 'device', 'tar', 'closureInfo', 'filesystem'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 const XATTR_NS = ['user.', 'trusted.', 'security.', 'system.posix_acl_access', 'system.posix_acl_default'];
 const MODE = new RegExp(MODE_PATTERN);
@@ -42,6 +59,11 @@ export interface ResolveEntriesOptions {
   specPath: string;
   /** Check that host paths exist (default true). */
   checkFiles?: boolean;
+  /**
+   * Resolve a `filesystem:` entry's block (its type and options belong to the filesystem
+   * registry, which the spec phase owns); without it such entries are refused.
+   */
+  resolveFilesystem?: (spec: NonNullable<ContentEntry['filesystem']>, path: string, opts: ResolveEntriesOptions) => ResolvedNestedFs;
 }
 
 /** Check and resolve a contents list (see ResolvedEntry); errors name the entry's spec path. */
@@ -58,8 +80,12 @@ function resolveEntry(c: ContentEntry, path: string, opts: ResolveEntriesOptions
   if (kind !== 'closureInfo' && kind !== 'source' && kind !== 'tar' && c.target === undefined) {
     throw new DiskwrightError('E_MISSING', `a ${kind} entry needs a target path`, { path: `${path}.target` });
   }
-  const { mode, target, user, group, ...rest } = c;
+  const { mode, target, user, group, filesystem, ...rest } = c;
   const out: ResolvedEntry = { ...rest, path, kind };
+  if (filesystem !== undefined) {
+    if (!opts.resolveFilesystem) throw new DiskwrightError('E_CONTENT_KIND', 'a filesystem entry is resolved by the spec (resolveSpec); give it in a spec', { path: `${path}.filesystem` });
+    out.filesystem = opts.resolveFilesystem(filesystem, `${path}.filesystem`, opts);
+  }
   if (kind !== 'closureInfo') out.target = normaliseTarget(target ?? '/', `${path}.target`);
   for (const k of ['source', 'tar', 'closureInfo'] as const) {
     const v = c[k];

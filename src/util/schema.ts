@@ -65,6 +65,28 @@ export function OneOf<const T extends readonly (string | number)[]>(values: T, t
   return described(v.picklist(values, coded('E_ENUM', (x) => `${show(x)} is not one of ${values.join(', ')}`)), text);
 }
 
+/**
+ * The literal values a schema accepts (a picklist's options, a literal, a union's or an optional's
+ * members), in declaration order; empty when it accepts open values (a number range, any string,
+ * a union with such a member).
+ * Lets `--help` and error texts name the choices the schema holds instead of repeating them.
+ *
+ * @example
+ * choices(Ext4Options.entries.blockSize); // [1024, 2048, 4096]
+ */
+export function choices(schema: unknown): (string | number | boolean)[] {
+  const s = schema as { type?: string; options?: readonly unknown[]; literal?: string | number | boolean; wrapped?: unknown };
+  if (s.type === 'picklist') return [...(s.options as (string | number)[])];
+  if (s.type === 'literal') return [s.literal!];
+  if (s.type === 'union') {
+    // A union with an open member (SizeOr: words or any size) is open too.
+    const each = (s.options ?? []).map((o) => choices(o));
+    return each.some((c) => c.length === 0) ? [] : each.flat();
+  }
+  if (s.wrapped !== undefined) return choices(s.wrapped);
+  return [];
+}
+
 /** A list (E_TYPE when not one). */
 export function List<S extends v.GenericSchema>(item: S, text?: string): v.ArraySchema<S, Message> {
   return described(v.array(item, coded('E_TYPE', typeWords('a list'))), text);

@@ -21,8 +21,6 @@ import { distinctTables, writeMetadata } from './writer.js';
  * front to back, and memory stays bounded (one descriptor per allocated cluster).
  */
 export const qcow2CompressedWriter: ContainerWriter = {
-  format: 'qcow2-compressed',
-  suffix: '.qcow2',
   async write(disk, sink, opts) {
     const cs = opts.clusterSize ?? DEFAULT_CLUSTER_SIZE;
     const size = Math.ceil(disk.size / 512) * 512;

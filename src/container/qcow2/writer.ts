@@ -10,8 +10,6 @@ import {
  * metadata; everything else stays unallocated (reads as zeros). Written strictly front to back.
  */
 export const qcow2Writer: ContainerWriter = {
-  format: 'qcow2',
-  suffix: '.qcow2',
   async write(disk, sink, opts) {
     const clusterSize = opts.clusterSize ?? DEFAULT_CLUSTER_SIZE;
     const data = allocatedBlocks(disk, clusterSize);

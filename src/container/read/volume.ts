@@ -25,3 +25,4 @@ export class ExtentCollector {
     return { size: this.size, extents: this.extents };
   }
 }
+

@@ -17,7 +17,7 @@ import { DiskwrightError } from '../../errors.js';
 import type { Tree } from '../../tree/model.js';
 import { deriveUuid, formatUuid, isUuid, uuidToBytes } from '../../util/ids.js';
 import { formatSize } from '../../util/size.js';
-import { defineFilesystem, type FsContext, type PlannedFilesystem } from '../types.js';
+import { defineFilesystem, type FsContext, type FsIdContext, type PlannedFilesystem } from '../types.js';
 import { Ext4Options, resolveExt4Options, type Ext4ResolvedOptions } from './options.js';
 import { adjustBlocks } from './layout.js';
 import { allocate, sizeBlocks } from './allocate.js';
@@ -27,17 +27,26 @@ import { prepare, type Ext4Settings } from './prepare.js';
 export { crc32c } from './checksum.js';
 export { Ext4Options, resolveExt4Options, type Ext4ResolvedOptions, type Ext4OptionsInput } from './options.js';
 
+/** The filesystem UUID: fsUuid, else derived from the seed (role `fs:<name>`, docs/ARCHITECTURE.md §4). */
+function ext4Uuid(ctx: FsIdContext): string {
+  if (ctx.fsUuid === undefined) return deriveUuid(ctx.seed, `fs:${ctx.name}`);
+  if (!isUuid(ctx.fsUuid)) throw new DiskwrightError('E_EXT4_UUID', `fsUuid ${JSON.stringify(ctx.fsUuid)} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`, { path: `${ctx.specPath}.fsUuid`, value: ctx.fsUuid });
+  return ctx.fsUuid.toLowerCase();
+}
+
+/** The volume label's bytes (s_volume_name holds 16). */
+function ext4Label(ctx: FsIdContext): Buffer {
+  const label = Buffer.from(ctx.label ?? '', 'utf8');
+  if (label.length > 16) throw new DiskwrightError('E_EXT4_LABEL', `label ${JSON.stringify(ctx.label)} is ${label.length} bytes; ext4 labels hold at most 16`, { path: `${ctx.specPath}.label`, value: ctx.label });
+  return label;
+}
+
 function settingsFor(ctx: FsContext<Ext4ResolvedOptions>): Ext4Settings {
   // The option block was checked and resolved by resolveExt4Options (limits, defaults, sizes).
   const o = ctx.options;
   const blockSize = o.blockSize;
-  const label = Buffer.from(ctx.label ?? '', 'utf8');
-  if (label.length > 16) throw new DiskwrightError('E_EXT4_LABEL', `label ${JSON.stringify(ctx.label)} is ${label.length} bytes; ext4 labels hold at most 16`, { path: `${ctx.specPath}.label`, value: ctx.label });
-  let uuid: string;
-  if (ctx.fsUuid !== undefined) {
-    if (!isUuid(ctx.fsUuid)) throw new DiskwrightError('E_EXT4_UUID', `fsUuid ${JSON.stringify(ctx.fsUuid)} is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`, { path: `${ctx.specPath}.fsUuid`, value: ctx.fsUuid });
-    uuid = ctx.fsUuid.toLowerCase();
-  } else uuid = deriveUuid(ctx.seed, `fs:${ctx.name}`);
+  const label = ext4Label(ctx);
+  const uuid = ext4Uuid(ctx);
   const hashSeed = uuidToBytes(o.hashSeed ?? deriveUuid(ctx.seed, `ext4-hash-seed:${ctx.name}`));
   const journalBlocks = o.journalSize === undefined ? undefined : Math.ceil(o.journalSize / blockSize);
   return {
@@ -96,4 +105,5 @@ export const ext4Handler = defineFilesystem({
   recordsOffset: false,
   resolveOptions: resolveExt4Options,
   plan: planExt4,
+  ids: (ctx) => ({ uuid: ext4Uuid(ctx), ...(ext4Label(ctx).length ? { label: ctx.label! } : {}) }),
 });

@@ -8,7 +8,7 @@
  */
 import { defineFilesystem } from '../types.js';
 import { FatOptions, resolveFatOptions } from './options.js';
-import { formatVolumeId, planFat } from './plan.js';
+import { formatVolumeId, parseLabel, parseVolumeId, planFat } from './plan.js';
 
 export { planFat, formatVolumeId } from './plan.js';
 export { chooseGeometry, type FatGeometry } from './geometry.js';
@@ -46,5 +46,10 @@ export const fatHandler = defineFilesystem({
       },
     };
     return { volume, info };
+  },
+  // The planner's own functions: the label as stored (upper case), the volume id as blkid shows it.
+  ids(ctx) {
+    const label = parseLabel(ctx)?.text;
+    return { uuid: formatVolumeId(parseVolumeId(ctx)), ...(label !== undefined ? { label } : {}) };
   },
 });

@@ -18,7 +18,7 @@ import { addContent } from '../../extent/content.js';
 import type { Timestamp, Tree, TreeNode } from '../../tree/model.js';
 import { deriveBytes } from '../../util/ids.js';
 import { formatSize } from '../../util/size.js';
-import type { FsContext } from '../types.js';
+import type { FsContext, FsIdContext } from '../types.js';
 import type { FatResolvedOptions } from './options.js';
 import {
   ATTR_ARCHIVE, ATTR_DIRECTORY, ATTR_HIDDEN, ATTR_READ_ONLY, ATTR_SYSTEM,
@@ -150,7 +150,8 @@ function clustersNeeded(d: Demand, clusterSize: number, fatType: FatType, extraS
   return n + Math.ceil(extraSpace / clusterSize);
 }
 
-function parseVolumeId(ctx: FsContext<FatResolvedOptions>): number {
+/** The volume id: fsUuid or fat.volumeId, else derived from the seed (role `fat-volume-id:<name>`, docs/ARCHITECTURE.md §4). */
+export function parseVolumeId(ctx: FsIdContext<FatResolvedOptions>): number {
   const explicit = ctx.fsUuid ?? ctx.options.volumeId;
   const where = ctx.fsUuid !== undefined ? `${ctx.specPath}.fsUuid` : `${ctx.specPath}.fat.volumeId`;
   if (explicit === undefined) {
@@ -175,7 +176,7 @@ export function formatVolumeId(id: number): string {
 const LABEL_OK = /^[A-Z0-9 !#$%&'()\-@^_`{}~]*$/;
 
 /** The 11-byte volume label: upper-cased, space padded; characters 8.3 names forbid are an error. */
-function parseLabel(ctx: FsContext): { text: string; bytes: Uint8Array } | undefined {
+export function parseLabel(ctx: Pick<FsContext, 'label' | 'specPath'>): { text: string; bytes: Uint8Array } | undefined {
   if (ctx.label === undefined || ctx.label === '') return undefined;
   const text = ctx.label.toUpperCase();
   if (text.length > 11 || !LABEL_OK.test(text) || text.startsWith(' ')) {
