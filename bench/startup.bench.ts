@@ -8,7 +8,8 @@
  * this tree as `npm run build` makes it (bench/compiled-cli.ts: bundle + launcher), run with its
  * V8 code cache (warm, in /tmp/dw-bench-startup/cache) and without one (DISKWRIGHT_CACHE_DIR="").
  * Every case runs N times (default 21) in turn — before, after, after without cache — after one
- * untimed warm-up run each; the table gives the medians of wall time, the machine's load average
+ * untimed warm-up run each; the table gives the medians of wall time and, where `perf` is
+ * installed, of CPU time (`perf stat -e task-clock`, separate runs), the machine's load average
  * before and after, and Node's own start (an empty ES module) as the floor.
  *
  * NODE_EXTRA_CA_CERTS is removed from every run's environment: Node 20 reads those certificates
@@ -47,6 +48,7 @@ const env = { ...process.env };
 delete env.NODE_EXTRA_CA_CERTS;
 const cache = join(ROOT, 'cache');
 
+/** Wall time of one run, in ms. */
 function timeOnce(argv: string[], extra: NodeJS.ProcessEnv = {}): number {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(process.execPath, argv, { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -55,7 +57,21 @@ function timeOnce(argv: string[], extra: NodeJS.ProcessEnv = {}): number {
   return ms;
 }
 
+/**
+ * CPU time (user + system, all threads) of one run, in ms, from `perf stat -e task-clock`: on a
+ * shared machine it moves far less with the load than wall time does. Undefined without perf.
+ */
+const hasPerf = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', 'true'], { stdio: 'ignore' }).status === 0;
+function cpuOnce(argv: string[], extra: NodeJS.ProcessEnv = {}): number | undefined {
+  if (!hasPerf) return undefined;
+  const r = spawnSync('perf', ['stat', '-x,', '-e', 'task-clock', '--', process.execPath, ...argv], { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: status ${r.status}: ${r.stderr}`);
+  const line = r.stderr.trim().split('\n').find((l) => l.includes('task-clock'));
+  return line === undefined ? undefined : Number(line.split(',')[0]);
+}
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const cell = (wall: number[], cpu: (number | undefined)[]): string => `${median(wall).toFixed(0)}${cpu.every((c) => c !== undefined) ? ` / ${median(cpu as number[]).toFixed(0)}` : ''}`;
 
 mkdirSync(join(ROOT, 'in/one'), { recursive: true });
 writeFileSync(join(ROOT, 'in/one/hello.txt'), 'hello\n');
@@ -76,25 +92,24 @@ const cases: [string, string[]][] = [
 
 const load0 = loadavg();
 const floor: number[] = [];
-for (let i = 0; i < N; i++) floor.push(timeOnce([join(ROOT, 'in/empty.mjs')]));
+const floorCpu: (number | undefined)[] = [];
+for (let i = 0; i < N; i++) { floor.push(timeOnce([join(ROOT, 'in/empty.mjs')])); floorCpu.push(cpuOnce([join(ROOT, 'in/empty.mjs')])); }
 const rows: string[] = [];
 for (const [name, args] of cases) {
-  const t = { before: [] as number[], after: [] as number[], cold: [] as number[] };
-  timeOnce([before, ...args]);
-  timeOnce([after, ...args], { DISKWRIGHT_CACHE_DIR: cache });
-  timeOnce([after, ...args], { DISKWRIGHT_CACHE_DIR: '' });
+  const runs: [string[], NodeJS.ProcessEnv][] = [[[before, ...args], {}], [[after, ...args], { DISKWRIGHT_CACHE_DIR: cache }], [[after, ...args], { DISKWRIGHT_CACHE_DIR: '' }]];
+  const wall = runs.map(() => [] as number[]);
+  const cpu = runs.map(() => [] as (number | undefined)[]);
+  for (const [argv, extra] of runs) timeOnce(argv, extra);
   for (let i = 0; i < N; i++) {
-    t.before.push(timeOnce([before, ...args]));
-    t.after.push(timeOnce([after, ...args], { DISKWRIGHT_CACHE_DIR: cache }));
-    t.cold.push(timeOnce([after, ...args], { DISKWRIGHT_CACHE_DIR: '' }));
+    runs.forEach(([argv, extra], k) => { wall[k]!.push(timeOnce(argv, extra)); cpu[k]!.push(cpuOnce(argv, extra)); });
   }
-  const [b, a, c] = [median(t.before), median(t.after), median(t.cold)];
-  rows.push(`| ${name} | ${b.toFixed(0)} | ${a.toFixed(0)} | ${c.toFixed(0)} | ${(a / b).toFixed(2)} |`);
+  rows.push(`| ${name} | ${runs.map((_, k) => cell(wall[k]!, cpu[k]!)).join(' | ')} | ${(median(wall[1]!) / median(wall[0]!)).toFixed(2)} |`);
 }
 const load1 = loadavg();
 
-console.log(`Node ${process.version}, ${N} runs per cell, paired; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after.`);
-console.log(`Node's own start (an empty ES module): median ${median(floor).toFixed(0)} ms.\n`);
-console.log(`| case | before ${BEFORE_REV} (ms) | after: bundle + code cache (ms) | after, no code cache (ms) | after / before |`);
+console.log(`Node ${process.version}, ${N} runs per cell, in turn; load average ${load0.map((x) => x.toFixed(2)).join(' ')} before, ${load1.map((x) => x.toFixed(2)).join(' ')} after.`);
+console.log(`Node's own start (an empty ES module): ${cell(floor, floorCpu)} ms.\n`);
+const unit = hasPerf ? 'ms wall / CPU' : 'ms wall';
+console.log(`| case | before ${BEFORE_REV} (${unit}) | after: bundle + code cache (${unit}) | after, no code cache (${unit}) | after / before (wall) |`);
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(r);

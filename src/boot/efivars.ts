@@ -7,7 +7,7 @@
  * The store is a firmware volume (PI 1.8 Vol. 3 §3.2.1 EFI_FIRMWARE_VOLUME_HEADER) holding EDK2's
  * variable store (MdeModulePkg/Include/Guid/VariableFormat.h: VARIABLE_STORE_HEADER, then
  * variables, each a header with StartId 0x55AA, State VAR_ADDED, Attributes, sizes and vendor GUID,
- * its UTF-16 name and its data, 4-byte aligned; free space is 0xFF). The authenticated format
+ * then its UTF-16 name and its data, the next header 4-byte aligned; free space is 0xFF). The authenticated format
  * (gEfiAuthenticatedVariableGuid, OVMF's) and the plain one are both written. The load option
  * (UEFI 2.10 §3.1.3) holds a short-form device path: HD(partition number, GPT or MBR, signature,
  * start, size)/File(path)/End (§10.3.5.1, §10.3.5.4), which the boot manager matches to the disk.
@@ -174,7 +174,7 @@ export function buildEfiVars(v: ResolvedEfiVars, spec: Pick<ResolvedSpec, 'table
   while (at + Header.size <= end && Header.decodeField(fd, 'StartId', at) === VARIABLE_DATA) {
     const h = Header.decode(fd, at) as Record<string, number | Uint8Array>;
     const nameSize = h.NameSize as number, dataSize = h.DataSize as number;
-    const next = align4(align4(at + Header.size + nameSize) + dataSize);
+    const next = align4(at + Header.size + nameSize + dataSize);
     if (nameSize > end || dataSize > end || next > end) throw bad(`the variable at byte ${at} runs past the store`);
     const name = Buffer.from(fd.subarray(at + Header.size, at + Header.size + nameSize)).toString('utf16le').replace(/\0+$/, '');
     if (h.State === VAR_ADDED && replaced.has(name) && bytesToGuid(h.VendorGuid as Uint8Array) === EFI_GLOBAL_VARIABLE) fd[at + Header.offsetOf('State')] = VAR_DELETED_STATE;
@@ -190,11 +190,14 @@ export function buildEfiVars(v: ResolvedEfiVars, spec: Pick<ResolvedSpec, 'table
   return fd;
 }
 
-/** One variable record: header, UTF-16 name, data, each part 4-byte aligned (HEADER_ALIGN). */
+/**
+ * One variable record: header, UTF-16 name, data, the whole padded to 4 bytes (HEADER_ALIGN); name
+ * and data are not padded (VariableFormat.h: ALIGNMENT is 1 but on Itanium, so GET_PAD_SIZE is 0).
+ */
 function variable(Header: typeof AuthVariable | typeof PlainVariable, name: string, data: Uint8Array): Uint8Array {
   const n = utf16z(name);
   const nameAt = Header.size;
-  const dataAt = align4(nameAt + n.length);
+  const dataAt = nameAt + n.length;
   const out = new Uint8Array(align4(dataAt + data.length)).fill(0xff);
   out.fill(0, 0, Header.size);
   Header.encode({ StartId: VARIABLE_DATA, State: VAR_ADDED, Attributes: NV_BS_RT, NameSize: n.length, DataSize: data.length, VendorGuid: guidToBytes(EFI_GLOBAL_VARIABLE) }, out);

@@ -46,7 +46,7 @@ export const BootImg = defineStruct('grub_boot_img', GRUB_SECTOR, [
 export const BOOT_IMG_CODE_END = 0x1b8;
 const BOOT_SIGNATURE = 0xaa55;
 /** boot_drive 0xff: use the drive number the BIOS passed in DL (util/setup.c). */
-const BOOT_DRIVE_FROM_BIOS = 0x80;
+const BOOT_DRIVE_FROM_BIOS = 0xff;
 
 /** One entry of diskboot.img's blocklist, the last 12 bytes of core.img's first sector (struct grub_pc_bios_boot_blocklist). */
 export const Blocklist = defineStruct('grub_pc_bios_boot_blocklist', 12, [

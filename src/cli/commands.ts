@@ -1,10 +1,13 @@
 import type { CAC } from 'cac';
 import { registerBuild } from './build.js';
+import { registerCat } from './cat.js';
 import { registerConvert } from './convert.js';
 import { registerExt4 } from './ext4.js';
+import { registerExtract } from './extract.js';
 import { registerFat } from './fat.js';
 import { registerInspect } from './inspect.js';
 import { registerIso } from './iso.js';
+import { registerLs } from './ls.js';
 import { registerSchema } from './schema.js';
 import { registerSquashfs } from './squashfs.js';
 
@@ -20,6 +23,9 @@ export function registerCommands(cli: CAC): void {
   registerSquashfs(cli);
   registerIso(cli);
   registerInspect(cli);
+  registerLs(cli);
+  registerCat(cli);
+  registerExtract(cli);
   registerConvert(cli);
   registerSchema(cli);
 }

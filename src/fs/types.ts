@@ -61,6 +61,14 @@ export interface PlannedFilesystem {
   info: FsInfo;
 }
 
+/** What option resolution may need besides the block: where host paths in it resolve. */
+export interface OptionsContext {
+  /** Directory relative host paths resolve against (the spec file's). */
+  baseDir: string;
+  /** Check that host files named in the block exist (default true). */
+  checkFiles?: boolean;
+}
+
 /** What a planner returns: ext4 and FAT plan synchronously; a compressing planner (squashfs) may not. */
 export type PlanResult = PlannedFilesystem | Promise<PlannedFilesystem>;
 
@@ -89,7 +97,7 @@ export interface FilesystemHandler<N extends string = string, K extends string =
   /** Whether its bytes depend on its offset on the disk (FAT's BPB_HiddSec): planned again at its place. */
   readonly recordsOffset: boolean;
   /** Check an option block (schema, then what a schema cannot say) and resolve it: defaults filled, sizes in bytes. */
-  resolveOptions(value: unknown, path: string): O;
+  resolveOptions(value: unknown, path: string, ctx?: OptionsContext): O;
   /** Synchronous for ext4 and FAT; a planner that compresses (squashfs) may return a promise. */
   plan(tree: Tree, ctx: FsContext<O>): R;
   /**

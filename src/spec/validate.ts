@@ -181,7 +181,7 @@ function resolvePartition(p: ExpandedPartition, path: string, index: number, ctx
   const extraSpace = p.extraSpace === undefined ? 0 : parseSize(p.extraSpace, `${path}.extraSpace`);
 
   const out: ResolvedPartition = { index, path, name, size, flags: [...flags], uuid, filesystem: fs, extraSpace, contents };
-  if (handler) out.options = handler.resolveOptions((p as Record<string, unknown>)[handler.optionsKey], `${path}.${handler.optionsKey}`);
+  if (handler) out.options = handler.resolveOptions((p as Record<string, unknown>)[handler.optionsKey], `${path}.${handler.optionsKey}`, { baseDir: ctx.baseDir, checkFiles: ctx.checkFiles });
   if (typeGuid !== undefined) out.typeGuid = typeGuid;
   if (mbrType !== undefined) out.mbrType = mbrType;
   if (offset !== undefined) out.offset = offset;
@@ -210,7 +210,7 @@ function resolveNestedFs(fs: NestedFilesystemSpec, path: string, opts: ResolveEn
   const out: ResolvedNestedFs = {
     type: handler.name, path, size,
     extraSpace: fs.extraSpace === undefined ? 0 : parseSize(fs.extraSpace, `${path}.extraSpace`),
-    options: handler.resolveOptions(given[handler.optionsKey], `${path}.${handler.optionsKey}`),
+    options: handler.resolveOptions(given[handler.optionsKey], `${path}.${handler.optionsKey}`, { baseDir: opts.baseDir, ...(opts.checkFiles !== undefined ? { checkFiles: opts.checkFiles } : {}) }),
     contents: resolveEntries(fs.contents ?? [], { ...opts, specPath: `${path}.contents` }),
   };
   if (fs.label !== undefined) out.label = fs.label;

@@ -10,7 +10,7 @@
  *   grub-mkimage's uncompressed kernel and modules (the compressed bytes differ: another encoder);
  * - debugfs: the modules grub-install copies are in the prefix's /boot/grub/i386-pc, byte for byte;
  * - boots under QEMU (test/boot/boot-check.sh): NixOS `legacy` with the prebuilt core and with the
- *   assembled one under SeaBIOS, and examples/hybrid-bios-uefi.yaml under SeaBIOS and under OVMF
+ *   assembled one, and `legacy+gpt`, under SeaBIOS; and examples/hybrid-bios-uefi.yaml under SeaBIOS and under OVMF
  *   from the same file, each reaching GRUB, the kernel and the marker file on the ext4 root.
  * Boots run one at a time, 15-60 s each under TCG.
  */
@@ -49,6 +49,9 @@ const fromYaml = (key: string, yaml: string) => (): string => {
   assert.equal(r.status, 0, r.stderr);
   return out;
 };
+/** NixOS `legacy+gpt`: a GPT with the fixed BIOS boot partition at 1 MB, root as partition 2. */
+const LEGACY_GPT = variant('legacy-grub.yaml', '    directory: payload/grub-i386-pc\n    prefix: "(hd0,gpt2)/boot/grub"\n    load: [biosdisk, part_gpt, ext2]\n').replace('layout: legacy\n', 'layout: legacy+gpt\n');
+const legacyGpt = (): string => image('legacy-gpt', fromYaml('legacy-gpt', LEGACY_GPT));
 const legacyPrebuilt = (): string => image('legacy-prebuilt', fromYaml('legacy-prebuilt', PREBUILT_LEGACY));
 const hybridPrebuilt = (): string => image('hybrid-prebuilt', fromYaml('hybrid-prebuilt', PREBUILT_HYBRID));
 const legacyAssembled = (): string => image('legacy', () => buildExample('legacy-grub.yaml', join(tmp.dir, 'legacy')));
@@ -159,6 +162,13 @@ test('grub-bios boots: NixOS legacy (MBR) with the prebuilt core.img, under SeaB
 
 test('grub-bios boots: NixOS legacy (MBR) with the core.img diskwright assembled, under SeaBIOS', { timeout: 300_000 }, () => {
   boot(legacyAssembled(), 'bios', 'legacy-grub', '/dev/vda1', 'DISKWRIGHT-LEGACY-GRUB', 'run-legacy');
+});
+
+test('grub-bios boots: NixOS legacy+gpt (core.img in its BIOS boot partition), under SeaBIOS', { timeout: 300_000 }, () => {
+  const img = legacyGpt();
+  assert.match(runOk('sgdisk', ['-v', img]), /No problems found/);
+  assert.equal(parts(img)[0]!.type, '21686148-6449-6E6F-744E-656564454649');
+  boot(img, 'bios', 'legacy-grub', '/dev/vda2', 'DISKWRIGHT-LEGACY-GRUB', 'run-legacy-gpt');
 });
 
 test('grub-bios boots: the hybrid table boots by SeaBIOS (GRUB from the BIOS boot partition) and by OVMF (the ESP), one file', { timeout: 400_000 }, () => {

@@ -5,11 +5,12 @@
  * tools (sfdisk, dd-style copies for e2fsck/debugfs/fsck.fat, mtools at an offset).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, sfdiskJson, type SfdiskPartition } from '../helpers/disk.js';
 import { runOk } from '../helpers/tools.js';
-import { ensureIsoPayload } from './iso-payload.js';
+import { BOOT_DIR, ensureIsoPayload } from './iso-payload.js';
 
 export { bootCheck, BOOT_DIR } from './iso-payload.js';
 
@@ -38,8 +39,25 @@ export function specDir(dir: string): string {
     mkdirSync(view);
     for (const name of ['vmlinuz', 'initrd.img', 'efi', 'i386-pc', 'ovmf', 'tools']) symlinkSync(join(p, name), join(view, name));
     symlinkSync(grubPcDir(p), join(view, 'grub-i386-pc'));
+    symlinkSync(ARM64, join(view, 'arm64'));
   }
   return dir;
+}
+
+/** The arm64 kernel and initramfs of test/boot/uboot-arm64.sh (made by `armPayload`). */
+export const ARM64 = join(process.env.DISKWRIGHT_BOOT_CACHE ?? '/tmp/diskwright-boot', 'arm64');
+
+/**
+ * The arm64 boot payload: Debian's arm64 kernel, a busybox initramfs that prints its token, and
+ * QEMU's arm64 system emulator with Debian's U-Boot for it (installed by uboot-arm64.sh; about a
+ * minute the first time, then a no-op).
+ */
+export function armPayload(): string {
+  if (!existsSync(join(ARM64, 'Image')) || !existsSync(join(ARM64, 'initrd.img')) || !existsSync('/usr/lib/u-boot/qemu_arm64/u-boot.bin')) {
+    const r = spawnSync('bash', [join(BOOT_DIR, 'uboot-arm64.sh'), 'payload', ARM64], { stdio: ['ignore', 'inherit', 'inherit'] });
+    assert.equal(r.status, 0, 'uboot-arm64.sh payload failed');
+  }
+  return ARM64;
 }
 
 /** Build `examples/<name>` with the CLI from a copy in `dir` (beside its payload view); returns the image path. */

@@ -41,7 +41,8 @@ function liveIso(): { iso: string; payload: string } {
   copyFileSync(join(ROOT, 'examples/live-iso.yaml'), join(dir, 'live-iso.yaml'));
   symlinkSync(payload, join(dir, 'payload'));
   const iso = join(tmp.dir, 'live.iso');
-  const r = cli(['build', 'live-iso.yaml', '-o', iso, '-q'], { cwd: dir });
+  // From another directory: the spec's relative paths (payload/..., hybrid.mbr) resolve against its folder.
+  const r = cli(['build', join(dir, 'live-iso.yaml'), '-o', iso, '-q'], { cwd: tmp.dir });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   built = { iso, payload };
   return built;
@@ -128,7 +129,7 @@ function boot(iso: string, name: string, fw: 'bios' | 'uefi', cdrom: boolean, ro
   const args = [`--${fw}`, ...(cdrom ? ['--cdrom'] : []), '--timeout', '90', '--strict',
     '--expect', `DISKIMAGE-GRUB-OK platform=${platform} root=${root}`,
     '--expect', `DISKIMAGE-BOOT-OK live-iso-${platform}`, '--expect', `DISKIMAGE-FIRMWARE ${fw}`,
-    '--expect', 'fstype=iso9660', '--expect', `DISKIMAGE-FILE ${MARKER}`];
+    '--expect', 'fstype=iso9660', '--expect', `DISKIMAGE-FILE ${MARKER}`, '--expect', 'DISKIMAGE-SQUASHFS-FILE DISKWRIGHT-LIVE-SQUASHFS'];
   const r = bootCheck(iso, args, join(tmp.dir, `run-${name}`));
   process.stdout.write(r.out.split('\n').filter((l) => /^(PASS|FAIL|WARN)/.test(l)).join('\n') + '\n');
   assert.ok(r.ok, r.out);

@@ -27,6 +27,8 @@ class CappedOut extends SparseOut {
   private fed = 0;
   private holeBytes = 0;
   private holesCounted = 0;
+  /** The cap's error once thrown: a stream pipeline reports it as an abort, so it is kept here. */
+  failure: DiskwrightError | undefined;
   constructor(path: string, private readonly cap: number, private readonly what: () => DiskwrightError) { super(path); }
   override write(b: Uint8Array): void {
     this.fed += b.length;
@@ -34,7 +36,7 @@ class CappedOut extends SparseOut {
     while (this.holesCounted < this.holes.length - 1) { const h = this.holes[this.holesCounted++]!; this.holeBytes += h.end - h.start; }
     const last = this.holes[this.holes.length - 1];
     const open = last && this.holesCounted === this.holes.length - 1 ? last.end - last.start : 0;
-    if (this.fed - this.holeBytes - open > this.cap) throw this.what();
+    if (this.fed - this.holeBytes - open > this.cap) throw (this.failure = this.what());
     super.write(b);
   }
 }
@@ -57,14 +59,16 @@ export async function decodeToScratch(codec: StreamCodec, input: string): Promis
   let out: CappedOut | undefined;
   try {
     out = new CappedOut(path, cap, () => new DiskwrightError('E_SCRATCH_SPACE',
-      `${input}: decoding it (${codec}) needs more than the ${cap} bytes free in ${dir} (at compressed byte ${progress.read}): set TMPDIR to a filesystem with more room`, { value: input }));
+      `${input}: decoding it (${codec}) needs more scratch space than the ${cap} bytes free in ${tmpdir()} (at compressed byte ${progress.read}): set TMPDIR to a filesystem with more room`, { value: input }));
     await DECODERS[codec](input, out, progress);
     out.finish();
     return { path, cleanup };
   } catch (e) {
+    const failure = out?.failure;
     out?.close();
     out = undefined;
     cleanup();
+    if (failure) throw failure;
     if (e instanceof DiskwrightError) throw e;
     const err = e as NodeJS.ErrnoException;
     if (err && typeof err.code === 'string' && err.syscall) {

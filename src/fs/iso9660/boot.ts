@@ -15,14 +15,13 @@
  * const done = finishBoot(prep, { ... });
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DiskwrightError } from '../../errors.js';
 import { readContent } from '../../extent/content.js';
 import { ExtentReader } from '../../extent/read.js';
 import type { Tree, TreeNode } from '../../tree/model.js';
 import { bootImagePatches, efiSectorCount, encodeBootCatalog, encodeBootRecord, type BootImageRef } from './eltorito.js';
 import type { Inode } from './hierarchy.js';
-import { planHybrid } from './hybrid.js';
+import { mbrKind, planHybrid } from './hybrid.js';
 import type { Iso9660BootOptions, Iso9660HybridOptions } from './options.js';
 import type { Overlay } from './encode.js';
 import { SECTOR } from './structs.js';
@@ -118,15 +117,20 @@ export function finishBoot(b: BootInput): BootOutput {
   const bios = ref(b.prep.bios);
   let efi = ref(b.prep.efi);
   const out: BootOutput = { bootRecord: new Uint8Array(0), catalog: new Uint8Array(0), overlays: new Map(), tail: [] };
+  // GRUB's hybrid MBR loads core.img through the GRUB 2 boot info: unless the spec says otherwise,
+  // patch it whenever that MBR is used (xorriso needs --grub2-boot-info said; forgetting it gives
+  // an ISO that boots as a CD and hangs as a disk).
+  let grubMbr = false;
 
   if (b.hybrid) {
     let mbrCode: Uint8Array | undefined;
     if (b.hybrid.mbr !== undefined) {
       try {
-        mbrCode = readFileSync(resolve(b.hybrid.mbr));
+        mbrCode = readFileSync(b.hybrid.mbr);
       } catch (e) {
         throw new DiskwrightError('E_HYBRID_MBR', `cannot read the hybrid MBR code ${b.hybrid.mbr}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { path: `${b.specPath}.hybrid.mbr`, value: b.hybrid.mbr });
       }
+      grubMbr = mbrKind(mbrCode, `${b.specPath}.hybrid.mbr`) === 'grub';
     }
     const h = planHybrid({
       isoSectors: b.isoSectors, ...(bios ? { biosImage: bios } : {}), ...(efi ? { efiImage: efi } : {}), ...(mbrCode ? { mbrCode } : {}),
@@ -153,7 +157,7 @@ export function finishBoot(b: BootInput): BootOutput {
     const opts = b.boot.bios!;
     let patches;
     try {
-      patches = bootImagePatches(bios, b.pvdLba, read, { bootInfoTable: opts.bootInfoTable, grub2BootInfo: opts.grub2BootInfo, path: `${b.specPath}.boot.bios.image` });
+      patches = bootImagePatches(bios, b.pvdLba, read, { bootInfoTable: opts.bootInfoTable, grub2BootInfo: opts.grub2BootInfo ?? grubMbr, path: `${b.specPath}.boot.bios.image` });
     } finally {
       reader.closeAll();
     }

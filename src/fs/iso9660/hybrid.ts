@@ -90,7 +90,7 @@ const MBR_EMPTY = 0x00;
 type MbrKind = 'grub' | 'isolinux';
 
 /** Which hybrid MBR `code` is: its messages name it ("GRUB " / "isolinux.bin missing or corrupt"). */
-function mbrKind(code: Uint8Array, path: string): MbrKind {
+export function mbrKind(code: Uint8Array, path: string): MbrKind {
   const text = Buffer.from(code.buffer, code.byteOffset, code.length).toString('latin1');
   if (text.includes('isolinux')) return 'isolinux';
   if (text.includes('GRUB')) return 'grub';

@@ -8,10 +8,13 @@
  * resolveIso9660Options({ joliet: true, boot: { bios: { image: 'boot/grub/i386-pc/eltorito.img' } } }, 'partitions[0].iso9660');
  * // boot.bios.image: '/boot/grub/i386-pc/eltorito.img', boot.catalog: '/boot.catalog', loadSize 4
  */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
 import * as v from 'valibot';
 import { DiskwrightError, show } from '../../errors.js';
 import { Bool, Closed, Int, Text } from '../../util/schema.js';
 import { validator } from '../../util/validator.js';
+import type { OptionsContext } from '../types.js';
 
 /** ECMA-119 8.4.5 / 8.4.12-8.4.15: the identifier fields' widths in bytes. */
 export const ID_FIELD_BYTES = { systemId: 32, volumeSetId: 128, publisherId: 128, preparerId: 128, applicationId: 128 } as const;
@@ -36,7 +39,7 @@ export const Iso9660Options = Closed({
       image: isoPath('Path in the ISO of the BIOS no-emulation boot image (GRUB\'s eltorito.img, isolinux.bin).'),
       loadSize: v.optional(Int(1, 65535, 'Sectors of 512 bytes the BIOS loads.'), 4),
       bootInfoTable: v.optional(Bool('Patch the boot info table into the image (mkisofs -boot-info-table).'), true),
-      grub2BootInfo: v.optional(Bool('Patch GRUB2\'s boot info into the image (xorriso --grub2-boot-info).'), false),
+      grub2BootInfo: v.optional(Bool('Patch GRUB2\'s boot info into the image (xorriso --grub2-boot-info); default: when hybrid.mbr is GRUB\'s boot_hybrid.img, which needs it to boot from a disk.')),
     }, 'BIOS El Torito entry (platform 0x00, no emulation).')),
     efi: v.optional(Closed({
       image: isoPath('Path in the ISO of the FAT image holding \\EFI\\BOOT (efiboot.img).'),
@@ -56,12 +59,13 @@ export interface Iso9660BootOptions {
   /** Absolute path in the ISO. */
   catalog: string;
   catalogHidden: boolean;
-  bios?: { image: string; loadSize: number; bootInfoTable: boolean; grub2BootInfo: boolean };
+  /** grub2BootInfo absent: decided by the hybrid MBR code (on with GRUB's, which reads it). */
+  bios?: { image: string; loadSize: number; bootInfoTable: boolean; grub2BootInfo?: boolean };
   efi?: { image: string };
 }
 
 export interface Iso9660HybridOptions {
-  /** Host path of the MBR boot code, as given (relative paths resolve against the working directory). */
+  /** Absolute host path of the MBR boot code (a relative one resolves against the spec's directory). */
   mbr?: string;
   gpt: boolean;
   appendedEsp: boolean;
@@ -99,7 +103,7 @@ function asciiId(s: string, path: string): string {
 }
 
 /** Check an `iso9660:` block at `path` and resolve it (see Iso9660ResolvedOptions). */
-export function resolveIso9660Options(value: unknown, path: string): Iso9660ResolvedOptions {
+export function resolveIso9660Options(value: unknown, path: string, ctx: OptionsContext = { baseDir: process.cwd() }): Iso9660ResolvedOptions {
   const o = check(value ?? {}, path);
   const out: Iso9660ResolvedOptions = { joliet: o.joliet, rockRidge: o.rockRidge, zisofs: o.zisofs };
   for (const k of Object.keys(ID_FIELD_BYTES) as IdField[]) {
@@ -113,7 +117,7 @@ export function resolveIso9660Options(value: unknown, path: string): Iso9660Reso
     const b = o.boot;
     if (!b.bios && !b.efi) throw new DiskwrightError('E_ISO_BOOT', 'boot needs a bios or an efi image (or both)', { path: `${path}.boot`, value: b });
     const boot: Iso9660BootOptions = { catalog: absoluteIsoPath(b.catalog, `${path}.boot.catalog`), catalogHidden: b.catalogHidden };
-    if (b.bios) boot.bios = { image: absoluteIsoPath(b.bios.image, `${path}.boot.bios.image`), loadSize: b.bios.loadSize, bootInfoTable: b.bios.bootInfoTable, grub2BootInfo: b.bios.grub2BootInfo };
+    if (b.bios) boot.bios = { image: absoluteIsoPath(b.bios.image, `${path}.boot.bios.image`), loadSize: b.bios.loadSize, bootInfoTable: b.bios.bootInfoTable, ...(b.bios.grub2BootInfo !== undefined ? { grub2BootInfo: b.bios.grub2BootInfo } : {}) };
     if (b.efi) boot.efi = { image: absoluteIsoPath(b.efi.image, `${path}.boot.efi.image`) };
     for (const img of [boot.bios?.image, boot.efi?.image]) {
       if (img === boot.catalog) throw new DiskwrightError('E_ISO_BOOT', `the boot catalog ${boot.catalog} cannot also be a boot image: give boot.catalog another path`, { path: `${path}.boot.catalog`, value: b.catalog });
@@ -127,7 +131,13 @@ export function resolveIso9660Options(value: unknown, path: string): Iso9660Reso
       throw new DiskwrightError('E_ISO_HYBRID', `hybrid.${h.gpt ? 'gpt' : 'appendedEsp'} needs an EFI boot image (boot.efi.image): its ESP is that image`, { path: `${path}.hybrid.${h.gpt ? 'gpt' : 'appendedEsp'}`, value: true });
     }
     const hybrid: Iso9660HybridOptions = { gpt: h.gpt, appendedEsp: h.appendedEsp };
-    if (h.mbr !== undefined) hybrid.mbr = h.mbr;
+    if (h.mbr !== undefined) {
+      const file = isAbsolute(h.mbr) ? h.mbr : resolve(ctx.baseDir, h.mbr);
+      if (ctx.checkFiles !== false && !(existsSync(file) && statSync(file).isFile())) {
+        throw new DiskwrightError('E_SOURCE', `hybrid MBR code ${show(h.mbr)} is not a file (looked at ${file})`, { path: `${path}.hybrid.mbr`, value: h.mbr });
+      }
+      hybrid.mbr = file;
+    }
     out.hybrid = hybrid;
   }
   return out;
