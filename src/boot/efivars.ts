@@ -140,7 +140,13 @@ function devicePath(v: ResolvedEfiVars, spec: Pick<ResolvedSpec, 'table' | 'sect
   return Buffer.concat([hd, file, end]);
 }
 
-/** EFI_LOAD_OPTION (UEFI 2.10 §3.1.3): Attributes, FilePathListLength, Description, FilePathList. */
+/**
+ * EFI_LOAD_OPTION (UEFI 2.10 §3.1.3): Attributes (LOAD_OPTION_ACTIVE), FilePathListLength,
+ * Description (UTF-16, NUL-terminated), FilePathList; no optional data.
+ *
+ * @example
+ * const boot0000 = loadOption('Linux Boot Manager', devicePathBytes);
+ */
 export function loadOption(description: string, path: Uint8Array): Uint8Array {
   const head = new Uint8Array(6);
   const dv = new DataView(head.buffer);

@@ -62,7 +62,13 @@ export const MAX_CORE_SECTORS = (0x78000 - 0x9000) / GRUB_SECTOR;
 
 const BIOS_BOOT = PARTITION_TYPES['bios-boot']!.gpt!;
 
-/** A partition a GRUB prefix names: `(hd0,msdos1)/boot/grub`, `(,gpt2)/boot/grub`, `(hd0,1)/grub`. */
+/**
+ * The partition a GRUB prefix names (`(hd0,msdos1)/boot/grub`, `(,gpt2)/boot/grub`, `(hd0,1)/grub`)
+ * and the directory in it; undefined when it names none (`/boot/grub`).
+ *
+ * @example
+ * prefixPartition('(hd0,gpt2)/boot/grub', spec, 'bootloader.grub-bios.prefix'); // { partition: partitions[1], dir: '/boot/grub' }
+ */
 export function prefixPartition(prefix: string, ctx: Pick<BootContext, 'table' | 'partitions'>, path: string): { partition: ResolvedPartition; dir: string } | undefined {
   const m = /^\((?:hd\d+)?,(msdos|gpt)?(\d+)\)(\/.*)?$/.exec(prefix);
   if (!m) return undefined;

@@ -118,9 +118,13 @@ function loadKernel(elf: Uint8Array, file: string, path: string): { image: Uint8
 
 /**
  * The modules to build in, dependencies first (util/resolve.c `add_module`: depth first through
- * moddep.lst's lists, each module once).
+ * moddep.lst's lists, each module once). A name that is no plain module name (`../x`) is refused:
+ * it would read a file outside the directory.
+ *
+ * @example
+ * resolveModules('ext2: fshelp\nfshelp:\n', ['ext2']); // ['fshelp', 'ext2']
  */
-export function resolveModules(moddep: string, load: readonly string[]): string[] {
+export function resolveModules(moddep: string, load: readonly string[], path = 'moddep.lst'): string[] {
   const deps = new Map<string, string[]>();
   for (const line of moddep.split('\n')) {
     const colon = line.indexOf(':');
@@ -130,6 +134,7 @@ export function resolveModules(moddep: string, load: readonly string[]): string[
   }
   const out: string[] = [];
   const visit = (name: string): void => {
+    if (!/^[A-Za-z0-9_.+-]+$/.test(name) || name.startsWith('.')) throw new DiskwrightError('E_BOOT_FILE', `GRUB module name ${show(name)} (from load or moddep.lst) is not a module name`, { path, value: name });
     if (out.includes(name)) return;
     for (const d of deps.get(name) ?? []) visit(d);
     if (!out.includes(name)) out.push(name);
@@ -143,7 +148,7 @@ export async function assembleCore(a: { directory: string; prefix: string; load:
   const read = (name: string, where = `${path}.directory`): Uint8Array => readSmallFile(join(a.directory, name), MAX_GRUB_FILE, where);
   const kernelFile = join(a.directory, 'kernel.img');
   const kernel = loadKernel(read('kernel.img'), kernelFile, `${path}.directory`);
-  const names = resolveModules(Buffer.from(read('moddep.lst')).toString('latin1'), a.load);
+  const names = resolveModules(Buffer.from(read('moddep.lst')).toString('latin1'), a.load, `${path}.load`);
   const modules = names.map((m) => {
     const i = a.load.indexOf(m);
     return read(`${m}.mod`, i >= 0 ? `${path}.load[${i}]` : `${path}.directory`);

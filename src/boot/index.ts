@@ -11,7 +11,7 @@
  * @example
  * const { disk, outputs } = await planBoot(spec, layout, assembleDisk(spec, layout, volumes));
  */
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import { sliceExtent, VolumeBuilder, type Volume } from '../extent/extent.js';
@@ -23,7 +23,7 @@ import { buildEfiVars, resolveEfiVars } from './efivars.js';
 import { resolveExtlinux } from './extlinux.js';
 import { assembleCore, MAX_CORE_BYTES } from './grub-mkimage.js';
 import { embedGrub, grubArea, resolveGrubBios, type BootPatch } from './grub-bios.js';
-import { readSmallFile } from './read.js';
+import { fileSize, readSmallFile } from './read.js';
 import type { BootContext, ResolvedBootloader } from './resolve.js';
 import type { BootloaderSpec } from './schema.js';
 import { resolveSystemdBoot } from './systemd-boot.js';
@@ -61,6 +61,10 @@ export interface BootOutput {
  * What the boot loaders add once the disk is laid out: boot code written over the planned disk,
  * and files to write beside the image. Reads the loaders' small host files (boot.img, core.img or
  * GRUB's kernel and modules, the variable store template), each checked against its limit first.
+ *
+ * @example
+ * const boot = await planBoot(spec, layout, assembleDisk(spec, layout, volumes), signal);
+ * boot.outputs; // [{ name: undefined, kind: 'efiVars', bytes }] with bootloader.efiVars
  */
 export async function planBoot(spec: ResolvedSpec, layout: DiskLayout, disk: Volume, signal?: AbortSignal): Promise<{ disk: Volume; outputs: BootOutput[] }> {
   const boot = spec.bootloader;
@@ -71,7 +75,7 @@ export async function planBoot(spec: ResolvedSpec, layout: DiskLayout, disk: Vol
     const g = boot.grubBios;
     // A prebuilt core.img is measured against its area before anything is read.
     const assembled = g.core === undefined ? await assembleCore(g.assemble!, g.path, signal) : undefined;
-    const area = grubArea(g, spec, layout, assembled?.length ?? statSync(g.core!).size);
+    const area = grubArea(g, spec, layout, assembled?.length ?? fileSize(g.core!, `${g.path}.core`));
     const coreImg = assembled ?? readSmallFile(g.core!, MAX_CORE_BYTES, `${g.path}.core`);
     const bootImg = readSmallFile(g.boot, 512, `${g.path}.boot`);
     patches = embedGrub(g, area, bootImg, coreImg, readRange(disk, 0, 512));
@@ -83,7 +87,12 @@ export async function planBoot(spec: ResolvedSpec, layout: DiskLayout, disk: Vol
   return { disk: patches.length ? overlay(disk, patches) : disk, outputs };
 }
 
-/** The disk with `patches` written over it: extents under a patch are cut around it. */
+/**
+ * The disk with `patches` written over it: extents under a patch are cut around it.
+ *
+ * @example
+ * overlay(disk, [{ offset: 0, bytes: bootCode }]); // sector 0's code area replaced, its table kept
+ */
 export function overlay(disk: Volume, patches: readonly BootPatch[]): Volume {
   const b = new VolumeBuilder();
   for (const e of disk.extents) {

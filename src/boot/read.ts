@@ -3,12 +3,24 @@
  * variable store template) whole, at plan time, each checked against its limit before a buffer is
  * allocated (untrusted input: no allocation sized by an unchecked number).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { DiskwrightError } from '../errors.js';
+
+/** A host file's size, or E_SOURCE naming `path` (it may have gone since validation). */
+export function fileSize(file: string, path: string): number {
+  try {
+    return statSync(file).size;
+  } catch (e) {
+    throw new DiskwrightError('E_SOURCE', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path, value: file });
+  }
+}
 
 /**
  * A boot loader's host file, read whole: one that is larger than `max` bytes is refused before any
  * buffer is allocated (E_BOOT_FILE naming `path`).
+ *
+ * @example
+ * const bootImg = readSmallFile('/usr/lib/grub/i386-pc/boot.img', 512, 'bootloader.grub-bios.boot');
  */
 export function readSmallFile(file: string, max: number, path: string): Uint8Array {
   let fd: number;

@@ -39,6 +39,9 @@ const ARCHES: Readonly<Record<number, string>> = { 0x8664: 'x64', 0xaa64: 'aa64'
 /**
  * The UEFI architecture name of an EFI binary (`x64`, `aa64`, …) from its COFF header, read from
  * the first 4 KiB; E_BOOT_FILE when it is no PE image of a known machine.
+ *
+ * @example
+ * efiArch('systemd-bootaa64.efi', 'bootloader.systemd-boot.efi'); // 'aa64' → \EFI\BOOT\BOOTAA64.EFI
  */
 export function efiArch(file: string, path: string): string {
   const buf = new Uint8Array(4096);

@@ -59,7 +59,7 @@ export function pickVolume(src: ImageSource, image: string, part: string | undef
   const all = volumes(src);
   if (part !== undefined) {
     const v = all.find((x) => String(x.partition?.number) === part) ?? all.find((x) => x.partition?.name === part) ?? all.find((x) => x.fs.label === part);
-    if (!v) throw new DiskwrightError('E_USAGE', `${image} has no partition ${part} (partitions ${describe(all) || 'none'})`, { value: part });
+    if (!v) throw new DiskwrightError('E_NOT_FOUND', `${image} has no partition ${part} (partitions ${describe(all) || 'none'})`, { value: part });
     return { volume: v, reader: openFs(v, image) };
   }
   const readable = all.filter((v) => ['ext2', 'ext3', 'ext4', 'vfat'].includes(v.fs.type));
@@ -124,7 +124,7 @@ const MAX_DEPTH = 2048;
 /**
  * Visit `node` and everything under it, depth first, children sorted by name (byte order). `fn`
  * gets the path relative to the start (empty for the start). A directory met twice (a loop, or a
- * directory hard-linked into two places) is E_IMAGE_CORRUPT.
+ * directory hard-linked into two places), or holding two entries of one name, is E_IMAGE_CORRUPT.
  */
 export function walk(fs: FsReader, node: FsNode, fn: (rel: Buffer, node: FsNode, depth: number) => void, image: string): void {
   const seen = new Set<number>();
@@ -140,6 +140,8 @@ export function walk(fs: FsReader, node: FsNode, fn: (rel: Buffer, node: FsNode,
     const kids = fs.list(n).sort((a, b) => Buffer.compare(a.name, b.name));
     for (let i = kids.length - 1; i >= 0; i--) {
       const k = kids[i]!;
+      // Two entries of one name: which one a path means is undefined, and extracting both would write through the first.
+      if (i > 0 && kids[i - 1]!.name.equals(k.name)) throw new DiskwrightError('E_IMAGE_CORRUPT', `${image}: ${fs.where(n)}: directory ${shown} holds two entries named ${JSON.stringify(k.name.toString())}`, { value: image });
       stack.push({ rel: rel.length ? Buffer.concat([rel, Buffer.from('/'), k.name]) : k.name, node: k.node, depth: depth + 1 });
     }
   }

@@ -121,4 +121,8 @@ test('systemd-boot: errors name the spec path', () => {
   assert.equal(codeOf(sd({}), [{ name: 'root', filesystem: 'ext4' }]), 'E_BOOT_TARGET bootloader.systemd-boot');
   assert.equal(codeOf(sd({}), [{ name: 'ESP', type: 'esp', size: '1MiB' }]), 'E_BOOT_TARGET bootloader.systemd-boot');
   assert.equal(codeOf({ 'systemd-boot': { efi: 'x', entries: [{ linux: 'vmlinuz' }] } }), 'E_MISSING bootloader.systemd-boot.entries[0].title');
+  // A layout preset's ESP takes it (NixOS `efi`: its root is the partition named primary).
+  const preset = resolveSpec({ layout: 'efi', bootloader: sd({ entries: [{ title: 'x', linux: 'vmlinuz', options: 'root=PARTUUID=${partuuid:primary}' }] }) }, { baseDir: payload(), env: {} });
+  assert.deepEqual(preset.bootloader!.files.map((f) => f.partition), [0]);
+  assert.ok(preset.bootloader!.files[0]!.entries.some((e) => e.text === 'title x\nlinux /x/vmlinuz\noptions root=PARTUUID=f222513b-ded1-49fa-b591-20ce86a2fe7f\n'));
 });

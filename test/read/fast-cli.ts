@@ -48,6 +48,8 @@ export interface RunLimits {
   /** V8 old-space limit in MiB. */
   heapMiB: number;
   env?: NodeJS.ProcessEnv;
+  /** Node options before the script (`--import` a hook). */
+  nodeArgs?: string[];
 }
 
 /** Run the transpiled CLI with `args` under the limits. */
@@ -55,7 +57,7 @@ export function runBounded(main: string, args: string[], limits: RunLimits, scra
   const timeFile = join(scratch, `time-${process.pid}-${Math.floor(performance.now() * 1000)}`);
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, `--max-old-space-size=${limits.heapMiB}`, main, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, `--max-old-space-size=${limits.heapMiB}`, ...(limits.nodeArgs ?? []), main, ...args], {
       env: { ...process.env, ...limits.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true,
     });
     let stdout = '', stderr = '', timedOut = false;

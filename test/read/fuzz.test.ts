@@ -17,9 +17,13 @@ import { runBounded, transpileCli, type BoundedRun } from './fast-cli.js';
 import { build, diskSpec, OUR_FORMS, QEMU_FORMS, qemuConvert, sourceTree } from './fixtures.js';
 import { anatomy, mutate, type Anatomy } from './mutate.js';
 
-/** Mutations per base image (19 bases: 2 raw disks, 10 of ours, 7 of qemu-img's). */
-const CASES_PER_BASE = Number(process.env.DW_FUZZ_CASES ?? 8);
-/** Extra commands run on each case, besides inspect, diff and convert (set by later steps). */
+/**
+ * Mutations per base image: the raw disks (whose mutations mostly hit the filesystems) get more
+ * than the 17 containers and compressions (whose mutations mostly hit the container).
+ * DW_FUZZ_CASES multiplies them for a longer run by hand.
+ */
+const SCALE = Number(process.env.DW_FUZZ_CASES ?? 1);
+const casesFor = (base: string): number => SCALE * (base === 'gpt' || base === 'mbr' ? 12 : 4);
 const RUN_LIMITS = { timeoutMs: 30_000, heapMiB: 192 };
 /** Peak resident memory any one run may reach. */
 const RSS_CAP = 400 << 20;
@@ -90,14 +94,27 @@ function judge(r: BoundedRun, command: string, files: string[], outDir?: string)
   return bad;
 }
 
-test(`fuzz: ${CASES_PER_BASE} seeded mutations of each base image through inspect, diff and convert`, { timeout: process.env.DW_FUZZ_CASES ? Infinity : 170_000 }, async () => {
+/**
+ * The third command of a case, in turn: diff with its base, then the file commands on the ext4
+ * (partition 2) and FAT (partition 1) filesystems of the disk.
+ */
+const THIRD: ((c: string, base: string, out: string) => [string, string[], string[], string?])[] = [
+  (c, base) => ['diff', ['diff', c, base], [c, base]],
+  (c) => ['ls ext4', ['ls', c, '2:/', '-R', '--json'], [c]],
+  (c, _b, out) => ['extract ext4', ['extract', c, '2:/', '-o', join(out, 'x.tar'), '-q'], [c], out],
+  (c) => ['ls fat', ['ls', c, '1:/', '-R', '-l'], [c]],
+  (c, _b, out) => ['extract fat', ['extract', c, '1:/', '-o', join(out, 'x'), '-q'], [c], out],
+  (c) => ['cat', ['cat', c, '2:/usr/blob.bin'], [c]],
+];
+
+test('fuzz: seeded mutations of each base image through inspect, convert, diff, ls, extract and cat', { timeout: process.env.DW_FUZZ_CASES ? Infinity : 170_000 }, async () => {
   const t0 = performance.now();
   const cases: Case[] = [];
   mkdirSync(join(dir, 'cases'));
   for (const b of bases) {
     const rand = prng(`fuzz:${b.name}`);
     const bytes = readFileSync(b.path);
-    for (let i = 0; i < CASES_PER_BASE; i++) {
+    for (let i = 0; i < casesFor(b.name); i++) {
       const m = mutate(bytes, b.anatomy, rand);
       const path = join(dir, 'cases', `${b.name}-${i}`);
       writeFileSync(path, m.bytes);
@@ -128,7 +145,7 @@ test(`fuzz: ${CASES_PER_BASE} seeded mutations of each base image through inspec
       const problems: string[] = [];
       const runs: [string, string[], string[], string?][] = [
         ['inspect', ['inspect', c.path, '--json', ...(i % 2 ? ['--hash'] : [])], [c.path]],
-        ['diff', ['diff', c.path, base.path], [c.path, base.path]],
+        THIRD[i % THIRD.length]!(c.path, base.path, out),
         ['convert', ['convert', c.path, join(out, `x.${formats[i]}`), '--format', formats[i]!, '-q'], [c.path], out],
       ];
       for (const [name, args, files, outDir] of runs) {
@@ -144,7 +161,7 @@ test(`fuzz: ${CASES_PER_BASE} seeded mutations of each base image through inspec
   };
   await Promise.all([slot(0), slot(1)]);
   const seconds = ((performance.now() - t0) / 1000).toFixed(1);
-  console.log(`fuzz: ${cases.length} cases (${bases.length} bases × ${CASES_PER_BASE}), ${stats.runs} runs in ${seconds} s: exit 0 ${stats.exit0}, exit 1 ${stats.exit1}; ` +
+  console.log(`fuzz: ${cases.length} cases of ${bases.length} bases, ${stats.runs} runs in ${seconds} s: exit 0 ${stats.exit0}, exit 1 ${stats.exit1}; ` +
     `peak memory ${(stats.maxRss / 2 ** 20).toFixed(0)} MiB (cap ${RSS_CAP / 2 ** 20}), slowest run ${(stats.maxMs / 1000).toFixed(1)} s; ` +
     `errors ${[...stats.codes].map(([k, v]) => `${k} ${v}`).join(', ')}; ${failures.length} cases misbehaved`);
   assert.deepEqual(failures, [], failures.join('\n'));

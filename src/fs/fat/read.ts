@@ -20,6 +20,10 @@ const BPB = 'FAT boot sector';
 const FILE_ID_BASE = 2 ** 32;
 const SECTOR_CACHE = 64;
 
+/** A long name being collected: its parts by ordinal, the ordinal expected next, its checksum. */
+interface Lfn { parts: string[]; next: number; sum: number }
+interface LfnState { lfn: Lfn | undefined }
+
 interface FatNode extends FsNode {
   readonly cluster: number;
   /** Where the entry is (the root has none), for messages. */
@@ -191,42 +195,46 @@ export class FatReader implements FsReader {
   list(dir: FsNode): FsDirEntry[] {
     const n = dir as FatNode;
     const out: FsDirEntry[] = [];
+    // A long name's entries may run on from one cluster into the next: one state for the whole directory.
+    const state: LfnState = { lfn: undefined };
     if (n.cluster === 0) {
-      this.entries(this.bytes(this.rootAt, this.rootBytes, 'FAT root directory'), this.rootAt, out);
+      this.entries(this.bytes(this.rootAt, this.rootBytes, 'FAT root directory'), this.rootAt, out, state);
       return out;
     }
     const chain = this.chain(n.cluster, undefined, Math.ceil(MAX_DIR_BYTES / this.clusterBytes), n.entryAt ? 'FAT directory entry' : BPB, n.entryAt || 44);
     for (const c of chain) {
       const at = this.dataAt + (c - 2) * this.clusterBytes;
-      if (!this.entries(this.bytes(at, this.clusterBytes, 'FAT directory cluster'), at, out)) break;
+      if (!this.entries(this.bytes(at, this.clusterBytes, 'FAT directory cluster'), at, out, state)) break;
     }
     return out;
   }
 
-  /** The entries of one stretch of a directory; false once its end mark was met. */
-  private entries(b: Uint8Array, at: number, out: FsDirEntry[]): boolean {
-    let lfn: { parts: string[]; count: number; next: number; sum: number } | undefined;
+  /** The entries of one stretch of a directory (the long name being collected in `state`); false once its end mark was met. */
+  private entries(b: Uint8Array, at: number, out: FsDirEntry[], state: LfnState): boolean {
+    const keep = (v: Lfn | undefined): void => { state.lfn = v; };
     for (let o = 0; o + 32 <= b.length; o += 32) {
       const first = b[o]!;
       if (first === 0) return false; // fatgen103 §6: no entries follow
-      if (first === 0xe5) { lfn = undefined; continue; }
+      if (first === 0xe5) { keep(undefined); continue; }
       const attr = b[o + 11]!;
       if ((attr & 0x3f) === ATTR_LONG_NAME) {
         const e = LfnEntry.decode(b, o);
         const ord = (e.LDIR_Ord as number) & 0x3f;
         const units = Buffer.concat([e.LDIR_Name1 as Uint8Array, e.LDIR_Name2 as Uint8Array, e.LDIR_Name3 as Uint8Array]);
-        if ((e.LDIR_Ord as number) & LAST_LONG_ENTRY) lfn = ord >= 1 && ord <= 20 ? { parts: [], count: ord, next: ord, sum: e.LDIR_Chksum as number } : undefined;
+        if ((e.LDIR_Ord as number) & LAST_LONG_ENTRY) keep(ord >= 1 && ord <= 20 ? { parts: [], next: ord, sum: e.LDIR_Chksum as number } : undefined);
+        const lfn = state.lfn;
         if (lfn && ord === lfn.next && (e.LDIR_Chksum as number) === lfn.sum) {
           let text = units.toString('utf16le');
           const z = text.indexOf('\0');
           if (z >= 0) text = text.slice(0, z);
           lfn.parts[ord - 1] = text;
           lfn.next--;
-        } else lfn = undefined;
+        } else keep(undefined);
         continue;
       }
+      const lfn = state.lfn;
       const long = lfn && lfn.next === 0 && shortNameChecksum(b.subarray(o, o + 11)) === lfn.sum ? lfn.parts.join('') : undefined;
-      lfn = undefined;
+      keep(undefined);
       if (attr & ATTR_VOLUME_ID) continue; // the volume label
       const e = DirEntry.decode(b, o);
       const raw = Uint8Array.from(e.DIR_Name as Uint8Array);
