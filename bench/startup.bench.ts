@@ -4,8 +4,9 @@
  *   node --import tsx bench/startup.bench.ts        (or: npm run bench -- startup)
  *
  * BEFORE is a build of BEFORE_REV (default 9cf1d95, the last commit with the unbundled CLI: tsc
- * output, ~120 ES modules loaded eagerly), made once under /tmp/dw-bench-startup/before; AFTER is
- * this tree as `npm run build` makes it (bench/compiled-cli.ts: bundle + launcher), run with its
+ * output, ~105 ES modules loaded eagerly), made once under /tmp/dw-bench-startup/before; AFTER is
+ * this tree as `npm run build` makes it (bench/compiled-cli.ts: bundle + launcher; or AFTER_CLI,
+ * the dist/cli/main.js of a build made already), run with its
  * V8 code cache (warm, in /tmp/dw-bench-startup/cache) and without one (DISKWRIGHT_CACHE_DIR="").
  * Every case runs N times (default 21) in turn — before, after, after without cache — after one
  * untimed warm-up run each; the table gives the medians of wall time and, where `perf` is
@@ -79,8 +80,9 @@ writeFileSync(join(ROOT, 'in/empty.mjs'), '');
 const out = join(ROOT, 'out');
 mkdirSync(out, { recursive: true });
 
-const before = beforeCli();
-const after = compiledCli(join(ROOT, 'after')).replace(/^node /, '');
+// BEFORE_CLI / AFTER_CLI: CLIs built already (a dist/cli/main.js), e.g. while the tree is mid-edit.
+const before = process.env.BEFORE_CLI ?? beforeCli();
+const after = process.env.AFTER_CLI ?? compiledCli(join(ROOT, 'after')).replace(/^node /, '');
 const one = join(ROOT, 'in/one');
 const cases: [string, string[]][] = [
   ['`--version`', ['--version']],

@@ -261,6 +261,7 @@ async function planNested(entries: readonly ResolvedEntry[], owner: string, spec
       ...(fs.label !== undefined ? { label: fs.label } : {}),
       ...(fs.fsUuid !== undefined ? { fsUuid: fs.fsUuid } : {}),
     };
+    await turn(env.signal);
     const r = await handler.plan(tree, ctx);
     out.set(e, r.volume);
     infos.push({ target: e.target!, fs: r.info });
@@ -281,7 +282,18 @@ async function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size
     ...(p.fsUuid !== undefined ? { fsUuid: p.fsUuid } : {}),
     ...(offset !== undefined ? { offset } : {}),
   };
-  return handler.plan(tree, ctx);
+  // A synchronous planner (ext4, FAT) holds the event loop for up to about a second on 100k files:
+  // let a pending signal be handled before and after it, so at most one plan runs past a signal.
+  await turn(env.signal);
+  const r = await handler.plan(tree, ctx);
+  await turn(env.signal);
+  return r;
+}
+
+/** One turn of the event loop (signal handlers run), then stop if the build was aborted. */
+async function turn(signal: AbortSignal | undefined): Promise<void> {
+  await new Promise((r) => setImmediate(r));
+  signal?.throwIfAborted();
 }
 
 /** The report of a plan (without output hash). */

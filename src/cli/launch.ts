@@ -2,8 +2,8 @@
  * The installed `diskwright` command. `npm run build` writes this module, compiled, as
  * dist/cli/main.js (scripts/bundle.mjs fills in BUNDLE_HASH); it runs the whole CLI, bundled into
  * one script (dist/cli/diskwright.cjs), with a V8 code cache, which is what start-up costs on
- * Node 20: resolving and compiling ~120 ES modules took ~100 ms, the bundle with a cache takes a
- * few (BENCHMARKS.md "Start-up"). Node 20 has no compile cache for ES modules
+ * Node 20: resolving and compiling ~105 ES modules took ~100 ms, the bundle with a cache ~10 ms
+ * (BENCHMARKS.md "Start-up"). Node 20 has no compile cache for ES modules
  * (`module.enableCompileCache` is Node 22), hence a script: `vm.Script` takes `cachedData`.
  *
  * The cache is an optimisation only, never a source of behaviour or output bytes:
@@ -50,10 +50,14 @@ function cacheDir(env: NodeJS.ProcessEnv): string | undefined {
   return base === undefined ? undefined : join(base, 'diskwright');
 }
 
-/** The command a run caches for (its functions are the ones compiled): `build`, `ext4`…, or `_`. */
+/**
+ * The command a run caches for (its functions are the ones compiled, and a smaller cache loads
+ * faster): `build`, `ext4`…, `version` (which compiles little), or `help` for the rest.
+ */
 function commandKey(argv: readonly string[]): string {
   const c = argv[2];
-  return c !== undefined && /^[a-z][a-z0-9-]{0,19}$/.test(c) && !argv.includes('--help') && !argv.includes('-h') ? c : '_';
+  if (argv.length === 3 && (c === '--version' || c === '-v')) return 'version';
+  return c !== undefined && /^[a-z][a-z0-9-]{0,19}$/.test(c) && !argv.includes('--help') && !argv.includes('-h') ? c : 'help';
 }
 
 function readCache(file: string): Buffer | undefined {
@@ -106,7 +110,8 @@ const crc32 = wanted === undefined ? undefined : (require('node:zlib') as { crc3
 const dir = crc32 === undefined ? undefined : wanted;
 const file = dir === undefined ? undefined : join(dir, `${BUNDLE_HASH}-${process.version}-${process.arch}-${commandKey(process.argv)}.v8`);
 const cachedData = file === undefined ? undefined : readCache(file);
-const source = readFileSync(bundle, 'utf8');
+// ASCII (scripts/bundle.mjs): latin1 makes a one-byte string without a UTF-8 decode.
+const source = readFileSync(bundle, 'latin1');
 // A CommonJS wrapper, plus the two names the bundle's modules use for `import.meta.url` and for
 // loading a package at run time (scripts/bundle.mjs rewrites them).
 const script = new Script(`(function (exports, require, module, __filename, __dirname, __dwUrl, __dwImport) {${source}\n})`, { filename: bundle, ...(cachedData ? { cachedData } : {}) });

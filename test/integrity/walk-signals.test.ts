@@ -4,10 +4,13 @@
  * synchronous system calls in slices, yielding to the event loop every 50 ms; before, the signal
  * waited for the whole walk and the filesystem planning after it.
  *
- * Where the walk is, in time, is measured rather than guessed: two specs that fail with
- * E_DUPLICATE_TARGET, one before the walk (the duplicate is listed before the tree) and one right
- * after it (listed after), give the window from the handlers being installed to the walk's start
- * and end. The signal goes at a seeded point in the first half of that window:
+ * Where the walk is, is observed rather than guessed: the walk lists d00..d59 in order, and listing
+ * a directory updates its atime when the atime is older than its mtime (relatime, the default), so
+ * with d12's atime set back to 2001 its change says the walk has done a fifth of the tree. The
+ * signal goes a seeded 0-100 ms after that. Where atimes are not updated (noatime), the signal goes
+ * at a seeded point of the first half of the walk's window in time, measured with two specs that
+ * fail with E_DUPLICATE_TARGET: one before the walk (the duplicate is listed before the tree), one
+ * right after it (listed after). In both cases:
  * - into the spec that fails after the walk: a walk that does not yield ends in exit 1 (the error
  *   is reached before the signal is handled), so 130 / 143 proves the signal stopped the walk;
  * - into a real build (ext4 in a GPT disk, raw output into a directory the build would create):
@@ -15,7 +18,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prng } from '../helpers/prng.js';
 import { tempDir } from '../helpers/tools.js';
@@ -30,6 +33,14 @@ const CODE = { SIGINT: 130, SIGTERM: 143 } as const;
 /** 60 directories of 1,000 entries: small files of seeded bytes, every 50th a symlink, every 100th a hard link. */
 const DIRS = 60;
 const PER_DIR = 1000;
+
+/** The directory whose listing marks a fifth of the walk, and whether listing it updates its atime here. */
+const marker = join(tree, 'd12');
+let atimeMarks = false;
+const armMarker = (): number => {
+  utimesSync(marker, new Date('2001-01-01T00:00:00Z'), statSync(marker).mtime);
+  return statSync(marker).atimeMs;
+};
 
 const specs = {
   /** E_DUPLICATE_TARGET before the walk. */
@@ -59,18 +70,29 @@ before(() => {
   writeFileSync(specs.failFirst, head + dup + src);
   writeFileSync(specs.failAfter, head + src + dup);
   writeFileSync(specs.build, head + src);
+  const before = armMarker();
+  readdirSync(marker);
+  atimeMarks = statSync(marker).atimeMs !== before;
 });
 
 const listing = (d: string): string[] => readdirSync(d).sort();
 
-/** Start the CLI; return its result and the time from its handlers being installed to its end. */
-async function timed(args: string[], signalAt?: { sig: 'SIGINT' | 'SIGTERM'; ms: number }): Promise<{ r: Run; ms: number; took: number; running: boolean }> {
+/**
+ * Start the CLI; return its result and the time from its handlers being installed to its end. With
+ * `signalAt`, send the signal `ms` after the walk listed the marker directory (or, with `atime`
+ * false, `ms` after the handlers were installed).
+ */
+async function timed(args: string[], signalAt?: { sig: 'SIGINT' | 'SIGTERM'; ms: number; atime: boolean }): Promise<{ r: Run; ms: number; took: number; running: boolean; at: number }> {
+  const armed = signalAt?.atime ? armMarker() : 0;
   const { child, done } = spawnCli(args, { stdout: 'ignore', tmpdir: scratchDir });
   await waitHandlers(child);
   const t0 = performance.now();
   let running = true;
   let sent = t0;
   if (signalAt) {
+    if (signalAt.atime) {
+      while (statSync(marker).atimeMs === armed && child.exitCode === null) await new Promise((r) => setTimeout(r, 2));
+    }
     await new Promise((r) => setTimeout(r, signalAt.ms));
     running = child.exitCode === null && child.signalCode === null;
     sent = performance.now();
@@ -78,7 +100,7 @@ async function timed(args: string[], signalAt?: { sig: 'SIGINT' | 'SIGTERM'; ms:
   }
   const r = await done;
   const end = performance.now();
-  return { r, ms: end - t0, took: end - sent, running };
+  return { r, ms: end - t0, took: end - sent, running, at: sent - t0 };
 }
 
 /** [start, end] of the walk in ms after the handlers are installed (the second of two runs each: warm caches). */
@@ -101,24 +123,23 @@ test('SIGINT and SIGTERM during the walk of a 60,000-entry tree end the CLI at o
   const walk = end - start;
   // A walk this short could not tell a yielding walk from a blocking one.
   assert.ok(walk >= 300, `the walk takes ${Math.round(walk)} ms (${Math.round(start)}..${Math.round(end)} ms after the handlers)`);
-  const at = (): number => Math.round(start + walk * (0.1 + 0.4 * rnd()));
+  const at = (): { ms: number; atime: boolean } => (atimeMarks ? { ms: Math.round(100 * rnd()), atime: true } : { ms: Math.round(start + walk * (0.1 + 0.4 * rnd())), atime: false });
   const tmpBefore = listing(scratchDir);
   const dirBefore = listing(dir);
-  const lines: string[] = [`walk ${Math.round(start)}..${Math.round(end)} ms`];
+  const lines: string[] = [`walk ${Math.round(start)}..${Math.round(end)} ms after the handlers; signals placed by ${atimeMarks ? 'the atime of d12' : 'time'}`];
 
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     // 1. The spec that fails after the walk: only a walk that yields lets the signal win.
-    const ms = at();
-    const f = await timed(['build', specs.failAfter, '--dry-run', '-q'], { sig, ms });
-    assert.ok(f.running, `${sig}: the CLI ended before +${ms} ms`);
-    assert.equal(f.r.status, CODE[sig], `${sig} at +${ms} ms into a walk of ${Math.round(start)}..${Math.round(end)} ms: exit status (1 = the walk ran to its end first); stderr: ${f.r.stderr}`);
+    const f = await timed(['build', specs.failAfter, '--dry-run', '-q'], { sig, ...at() });
+    assert.ok(f.running, `${sig}: the CLI ended before +${Math.round(f.at)} ms`);
+    assert.equal(f.r.status, CODE[sig], `${sig} at +${Math.round(f.at)} ms, in a walk of ${Math.round(start)}..${Math.round(end)} ms: exit status (1 = the walk ran to its end first); stderr: ${f.r.stderr}`);
     assert.match(f.r.stderr, new RegExp(`interrupted \\(${sig}\\)`));
-    lines.push(`fail-after ${sig} at +${ms} ms: exit ${f.r.status} ${Math.round(f.took)} ms after the signal`);
+    lines.push(`fail-after ${sig} at +${Math.round(f.at)} ms: exit ${f.r.status} ${Math.round(f.took)} ms after the signal`);
 
     // 2. A real build into a directory it would create.
     const out = join(dir, `out-${sig}`, 'sub', 'disk.img');
-    const ms2 = at();
-    const b = await timed(['build', specs.build, '-o', out, '--sha256', '-q'], { sig, ms: ms2 });
+    const b = await timed(['build', specs.build, '-o', out, '--sha256', '-q'], { sig, ...at() });
+    const ms2 = Math.round(b.at);
     assert.ok(b.running, `${sig}: the build ended before +${ms2} ms`);
     assert.equal(b.r.status, CODE[sig], `${sig} at +${ms2} ms: exit status; stderr: ${b.r.stderr}`);
     assert.ok(b.took <= 500, `${sig} at +${ms2} ms: the build ended ${Math.round(b.took)} ms after the signal`);
