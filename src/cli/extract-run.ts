@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pace, registerTemporary } from '../container/sink.js';
 import { DiskwrightError } from '../errors.js';
 import { extractToDir, extractToTar, type ExtractCounts, type ExtractOptions } from '../inspect/extract.js';
+import { fdSink } from '../inspect/tarout.js';
 import { openTarget } from './files.js';
 
 export async function runExtract(image: string, path: string, output: string | undefined, quiet: boolean, signal: AbortSignal): Promise<void> {
@@ -26,7 +27,7 @@ export async function runExtract(image: string, path: string, output: string | u
   const o: ExtractOptions = { image, owners: root, devices: root, tick: () => pace(signal), onWarning: (m) => warnings.push(m) };
   let counts: ExtractCounts;
   try {
-    if (target === '-') counts = await extractToTar(t.fs, t.node, t.name, 1, o);
+    if (target === '-') counts = await extractToTar(t.fs, t.node, t.name, stdoutSink, o);
     else {
       // A temporary name beside the target, removed on failure or signal.
       const tmpDir = mkdtempSync(join(dirname(target), `.${basename(target)}.`));
@@ -35,7 +36,7 @@ export async function runExtract(image: string, path: string, output: string | u
         const tmp = join(tmpDir, 'out');
         if (toTar) {
           const fd = openSync(tmp, 'wx', 0o644);
-          try { counts = await extractToTar(t.fs, t.node, t.name, fd, o); } finally { closeSync(fd); }
+          try { counts = await extractToTar(t.fs, t.node, t.name, fdSink(fd), o); } finally { closeSync(fd); }
         } else {
           counts = await extractToDir(t.fs, t.node, t.name, tmp, o);
         }
@@ -54,4 +55,9 @@ export async function runExtract(image: string, path: string, output: string | u
   if (!quiet && target !== '-') {
     process.stderr.write(`extracted ${t.path} from ${t.volume.what} of ${image} to ${output}: ${counts.files} files (${counts.bytes} bytes), ${counts.dirs} directories, ${counts.symlinks} symlinks, ${counts.hardlinks} hard links, ${counts.devices} devices${counts.skipped ? `, ${counts.skipped} skipped` : ''}\n`);
   }
+}
+
+/** Standard output, waiting for it to drain (a slow reader holds the extraction back). */
+function stdoutSink(b: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => { process.stdout.write(b, (e) => (e ? reject(e) : resolve())); });
 }

@@ -25,7 +25,7 @@ export async function openTarget(image: string, target: string, follow: boolean)
   try {
     const { part, path } = splitTarget(target);
     const { volume, reader } = pickVolume(src, image, part, path);
-    const node = resolve(reader, path, follow);
+    const node = resolve(reader, path, follow, image);
     if (!node) throw new DiskwrightError('E_NOT_FOUND', `${image}: ${volume.what} has no ${path}`, { value: path });
     const parts = path.split('/').filter((p) => p !== '' && p !== '.');
     return { src, volume, fs: reader, node, path, name: Buffer.from(parts[parts.length - 1] ?? '') };

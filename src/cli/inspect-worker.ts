@@ -6,7 +6,8 @@
  * container and compression are opened as virtual disks (container/read/open.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { diffImages, inspectImage } from '../inspect/inspect.js';
+import { diffImages } from '../inspect/diff.js';
+import { inspectImage } from '../inspect/inspect.js';
 import { openDisk } from '../container/read/open.js';
 import { diskSource, type ImageSource } from '../inspect/source.js';
 
@@ -14,7 +15,7 @@ const { op, paths, hash } = workerData as { op: 'inspect' | 'diff'; paths: strin
 const sources: ImageSource[] = [];
 try {
   for (const p of paths) sources.push(diskSource(await openDisk(p)));
-  const result = op === 'inspect' ? inspectImage(sources[0]!, { hash }) : diffImages(sources[0]!, sources[1]!);
+  const result = op === 'inspect' ? inspectImage(sources[0]!, { hash }) : diffImages(sources[0]!, sources[1]!, { a: paths[0]!, b: paths[1]! });
   parentPort!.postMessage({ result });
 } catch (e) {
   const err = e as Error & { code?: unknown; syscall?: unknown };

@@ -1,6 +1,7 @@
 import type { CAC } from 'cac';
 import { DiskwrightError } from '../errors.js';
-import type { DiffLine, InspectResult } from '../inspect/inspect.js';
+import type { DiffResult } from '../inspect/diff.js';
+import type { InspectResult } from '../inspect/inspect.js';
 import { formatSize } from '../util/size.js';
 
 /**
@@ -8,7 +9,7 @@ import { formatSize } from '../util/size.js';
  * SIGINT/SIGTERM however long the partitions take to hash. Errors come back as they were thrown.
  */
 function onWorker(op: 'inspect', paths: string[], hash: boolean): Promise<InspectResult>;
-function onWorker(op: 'diff', paths: string[], hash: boolean): Promise<DiffLine[]>;
+function onWorker(op: 'diff', paths: string[], hash: boolean): Promise<DiffResult>;
 async function onWorker(op: 'inspect' | 'diff', paths: string[], hash: boolean): Promise<unknown> {
   const { startWorker } = await import('../container/pool.js');
   return new Promise((resolve, reject) => {
@@ -46,11 +47,18 @@ export function registerInspect(cli: CAC): void {
       process.stdout.write(lines.join('\n') + '\n');
     });
   cli
-    .command('diff <a> <b>', 'Compare two images (any container) partition by partition (table, ids, content hashes); exit 1 when they differ')
-    .action(async (a: string, b: string) => {
-      const d = await onWorker('diff', [a, b], true);
-      if (d.length === 0) { process.stdout.write('identical\n'); return; }
-      for (const l of d) process.stdout.write(`${l.what}: ${l.a} != ${l.b}\n`);
-      process.exitCode = 1;
+    .command('diff <a> <b>', 'Compare two images (any container): table, ids, partitions, then each added, removed or changed file; exit 0 when they hold the same, 1 when they differ')
+    .option('--json', 'Machine-readable output')
+    .action(async (a: string, b: string, flags: { json?: boolean }) => {
+      const d = await onWorker('diff', [a, b], false);
+      const same = d.lines.length === 0 && d.files.length === 0;
+      if (flags.json) process.stdout.write(JSON.stringify({ identical: same, differences: d.lines, files: d.files.flatMap((p) => p.changes.map((c) => ({ partition: p.partition, ...c }))) }, null, 2) + '\n');
+      else if (same) process.stdout.write('identical\n');
+      else {
+        const out = d.lines.map((l) => `${l.what}: ${l.a} != ${l.b}`);
+        for (const p of d.files) for (const c of p.changes) out.push(`${p.partition ? `${p.partition} ` : ''}${c.path}: ${c.change}${c.what.length ? `: ${c.what.join(', ')}` : ''}`);
+        process.stdout.write(out.join('\n') + '\n');
+      }
+      if (!same) process.exitCode = 1;
     });
 }

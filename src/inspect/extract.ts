@@ -16,7 +16,7 @@ import { DiskwrightError } from '../errors.js';
 import type { Timestamp } from '../tree/model.js';
 import { walk } from './files.js';
 import type { FsNode, FsReader } from './fsread.js';
-import { TarWriter, type TarKind } from './tarout.js';
+import { TarWriter, type TarKind, type TarSink } from './tarout.js';
 
 /** File data is copied in pieces of this size. */
 const CHUNK = 1 << 20;
@@ -155,10 +155,10 @@ function metadata(fs: FsReader, n: FsNode, path: Buffer, shown: string, o: Extra
   lutimesSync(path, toSeconds(n.atime), toSeconds(n.mtime));
 }
 
-/** Extract `node` into a tar archive written to `fd` (members relative to `node`; a file under its own name). */
-export async function extractToTar(fs: FsReader, node: FsNode, name: Buffer, fd: number, o: ExtractOptions): Promise<ExtractCounts> {
+/** Extract `node` into a tar archive handed to `sink` (members relative to `node`; a file under its own name). */
+export async function extractToTar(fs: FsReader, node: FsNode, name: Buffer, sink: TarSink, o: ExtractOptions): Promise<ExtractCounts> {
   const c: ExtractCounts = { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, devices: 0, skipped: 0, bytes: 0 };
-  const tar = new TarWriter(fd);
+  const tar = new TarWriter(sink);
   const linked = new Map<number, Buffer>();
   const items: { rel: Buffer; node: FsNode }[] = [];
   walk(fs, node, (rel, n) => { items.push({ rel: node.kind === 'dir' ? (rel.length ? rel : Buffer.from('.')) : name, node: n }); }, o.image);
@@ -176,8 +176,11 @@ export async function extractToTar(fs: FsReader, node: FsNode, name: Buffer, fd:
       // Sparse only when holes save something (GNU tar's rule), else the plain bytes, holes as zeros.
       const sparse = stored < n.size ? ranges : undefined;
       tar.begin({ ...base, kind: 'file', size: n.size, ...(sparse ? { sparse } : {}) });
-      if (sparse) c.bytes += await copyData(fs, n, sparse, (b) => tar.data(b), o);
-      else c.bytes += await copyData(fs, n, n.size ? [[0, n.size]] : [], (b) => tar.data(b), o);
+      // Each piece is written before the next is read (a slow pipe holds back the reading).
+      const put = (b: Uint8Array): void => tar.data(b);
+      const tick = async (): Promise<void> => { await tar.flush(); const p = o.tick?.(); if (p) await p; };
+      if (sparse) c.bytes += await copyData(fs, n, sparse, put, { ...o, tick });
+      else c.bytes += await copyData(fs, n, n.size ? [[0, n.size]] : [], put, { ...o, tick });
       tar.end();
       c.files++;
       continue;
@@ -186,9 +189,10 @@ export async function extractToTar(fs: FsReader, node: FsNode, name: Buffer, fd:
     tar.begin({ ...base, kind, ...(n.kind === 'symlink' ? { link: fs.readlink(n) } : {}), ...(n.rdev ? { rdev: n.rdev } : {}) });
     tar.end();
     if (n.kind === 'dir') c.dirs++; else if (n.kind === 'symlink') c.symlinks++; else c.devices++;
+    await tar.flush();
     const p = o.tick?.();
     if (p) await p;
   }
-  tar.finish();
+  await tar.finish();
   return c;
 }

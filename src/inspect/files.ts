@@ -66,7 +66,7 @@ export function pickVolume(src: ImageSource, image: string, part: string | undef
   if (readable.length === 0) throw new DiskwrightError('E_FS_UNREADABLE', `${image}: no filesystem diskwright can read (${describe(all) || 'no partitions'})`, { value: image });
   if (readable.length === 1) return { volume: readable[0]!, reader: openFs(readable[0]!, image) };
   const holding = readable.filter((v) => {
-    try { return resolve(openFs(v, image), path, false) !== undefined; } catch { return false; }
+    try { return resolve(openFs(v, image), path, false, image) !== undefined; } catch { return false; }
   });
   if (holding.length === 1) return { volume: holding[0]!, reader: openFs(holding[0]!, image) };
   throw new DiskwrightError('E_USAGE', `${image}: ${holding.length ? 'several partitions hold' : 'no partition holds'} ${path}: name one as PART:${path} (partitions ${describe(readable)})`, { value: path });
@@ -77,12 +77,14 @@ const MAX_SYMLINKS = 40;
 
 /**
  * The node at `path` inside the filesystem (components as bytes; `..` at the root stays at the
- * root; symlinks in the middle followed inside the image, the last one only with `follow`), or
- * undefined when a component does not exist.
+ * root; symlinks followed inside the image, never on the host: an absolute target starts from the
+ * image's root; the last component only with `follow`), or undefined when a component does not
+ * exist. `image` names the image in errors.
  */
-export function resolve(fs: FsReader, path: string | Buffer, follow: boolean): FsNode | undefined {
+export function resolve(fs: FsReader, path: string | Buffer, follow: boolean, image = 'the image'): FsNode | undefined {
   let links = 0;
-  const walk = (start: FsNode[], parts: Buffer[], followLast: boolean): FsNode | undefined => {
+  /** The directories from the root down to where `parts` lead from `start`, or undefined. */
+  const walk = (start: FsNode[], parts: Buffer[], followLast: boolean): FsNode[] | undefined => {
     const stack = [...start];
     for (let i = 0; i < parts.length; i++) {
       const p = parts[i]!;
@@ -92,23 +94,21 @@ export function resolve(fs: FsReader, path: string | Buffer, follow: boolean): F
       if (dir.kind !== 'dir') return undefined;
       const hit = fs.list(dir).find((e) => e.name.equals(p));
       if (!hit) return undefined;
-      const last = i === parts.length - 1;
-      if (hit.node.kind === 'symlink' && (!last || followLast)) {
-        if (++links > MAX_SYMLINKS) throw new DiskwrightError('E_IMAGE_LOOP', `too many levels of symbolic links resolving ${String(path)}`, { value: String(path) });
+      if (hit.node.kind === 'symlink' && (i < parts.length - 1 || followLast)) {
+        if (++links > MAX_SYMLINKS) throw new DiskwrightError('E_IMAGE_LOOP', `${image}: ${fs.where(hit.node)}: too many levels of symbolic links resolving ${String(path)}`, { value: String(path) });
         const target = fs.readlink(hit.node);
-        const from = target[0] === 0x2f ? [stack[0]!] : stack;
-        const got = walk(from, split(target), true);
-        if (!got) return undefined;
-        // The rest of the path continues from where the link led (its own parents are not known: keep the root under it).
+        const led = walk(target[0] === 0x2f ? [stack[0]!] : stack, split(target), true);
+        if (!led) return undefined;
         stack.length = 0;
-        stack.push(start[0]!, got);
+        stack.push(...led);
         continue;
       }
       stack.push(hit.node);
     }
-    return stack[stack.length - 1];
+    return stack;
   };
-  return walk([fs.root()], split(typeof path === 'string' ? Buffer.from(path) : path), follow);
+  const found = walk([fs.root()], split(typeof path === 'string' ? Buffer.from(path) : path), follow);
+  return found?.[found.length - 1];
 }
 
 const split = (b: Buffer): Buffer[] => {

@@ -4,9 +4,8 @@
  * directory listings, file bytes with their holes, link targets and xattrs. Readers check every
  * count, offset and pointer against the filesystem before use, bound every walk (chains, trees,
  * directories) and throw E_IMAGE_CORRUPT naming the image, the structure and its byte offset in
- * the image.
+ * the image. (Readers import these types only: fs/ never depends on inspect/ at run time.)
  */
-import { DiskwrightError } from '../errors.js';
 import type { NodeKind, Timestamp, Xattr } from '../tree/model.js';
 
 /** Random access to the bytes of one filesystem (a partition of a virtual disk). */
@@ -59,11 +58,3 @@ export interface FsReader {
   /** The node's on-disk structure and its byte offset in the disk, for messages: 'ext4 inode 12 at offset 3153920'. */
   where(node: FsNode): string;
 }
-
-/** E_IMAGE_CORRUPT naming the image, a filesystem structure and its byte offset in the disk. */
-export function fsCorrupt(place: FsPlace, structure: string, offset: number, what: string): DiskwrightError {
-  return new DiskwrightError('E_IMAGE_CORRUPT', `${place.image}: ${structure} at offset ${place.base + offset}: ${what}`, { value: place.image });
-}
-
-/** The longest symlink target a reader returns (PATH_MAX). */
-export const MAX_LINK = 4096;

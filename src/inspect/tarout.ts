@@ -70,16 +70,37 @@ function header(name: Buffer, m: { mode: number; uid: number; gid: number; size:
   return h;
 }
 
-/** Writes members to a file descriptor, front to back; `finish` writes the two zero blocks. */
+/** Where the archive goes: a function taking each piece in order (awaited when it returns a promise). */
+export type TarSink = (b: Uint8Array) => void | Promise<void>;
+
+/** A TarSink writing to a file descriptor opened for this archive, front to back. */
+export function fdSink(fd: number): TarSink {
+  return (b) => { let done = 0; while (done < b.length) done += writeSync(fd, b, done, b.length - done); };
+}
+
+/** Writes members front to back (a pipe will do); `finish` writes the two zero blocks. */
 export class TarWriter {
   private pos = 0;
   private seq = 0;
-  constructor(private readonly fd: number) {}
+  private pending: Promise<void> | undefined;
+  constructor(private readonly sink: TarSink) {}
 
   private write(b: Uint8Array): void {
-    let done = 0;
-    while (done < b.length) done += writeSync(this.fd, b, done, b.length - done, this.pos + done);
     this.pos += b.length;
+    const prev = this.pending;
+    // Pieces are handed over in order; an asynchronous sink's promises are chained.
+    if (prev) this.pending = prev.then(() => this.sink(b));
+    else {
+      const r = this.sink(b);
+      if (r) this.pending = r;
+    }
+  }
+
+  /** Wait until everything handed over so far is written (call between members to bound memory). */
+  async flush(): Promise<void> {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p) await p;
   }
 
   private pad(): void {
@@ -129,7 +150,10 @@ export class TarWriter {
 
   end(): void { this.pad(); }
 
-  finish(): void { this.write(new Uint8Array(BLOCK * 2)); }
+  async finish(): Promise<void> {
+    this.write(new Uint8Array(BLOCK * 2));
+    await this.flush();
+  }
 }
 
 const isAscii = (b: Buffer): boolean => b.every((c) => c >= 0x20 && c < 0x7f);

@@ -6,7 +6,7 @@
  * `debugfs rdump` / `mcopy -s` extract; `ls --json` agrees with `debugfs ls -l` and `mdir`.
  */
 import assert from 'node:assert/strict';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildTree } from '../../src/tree/build.js';
@@ -81,13 +81,22 @@ for (const which of ['ours', 'mke2fs', 'ext2'] as const) {
   });
 }
 
-test('ext4: extract equals debugfs rdump, and ls --json agrees with debugfs ls -l', async () => {
-  const raw = join(dir, 'mke2fs.ext4');
-  const ref = join(dir, 'rdump');
+for (const which of ['mke2fs', 'ours'] as const) test(`ext4 (${which}): extract equals debugfs rdump, and ls --json agrees with debugfs ls -l`, async () => {
+  // debugfs reads the filesystem itself: mke2fs's raw file, or partition 2 of our qcow2 cut out of its raw conversion.
+  const part = which === 'ours' ? '2:' : '';
+  let raw = join(dir, 'mke2fs.ext4');
+  if (which === 'ours') {
+    const disk = join(dir, 'ours-disk.raw');
+    runOk('qemu-img', ['convert', '-O', 'raw', img.ours!, disk]);
+    const p = (JSON.parse((await dw(['inspect', disk, '--json'])).stdout) as { partitions: { offset: number; size: number }[] }).partitions[1]!;
+    raw = join(dir, 'ours-root.ext4');
+    writeFileSync(raw, readFileSync(disk).subarray(p.offset, p.offset + p.size));
+  }
+  const ref = join(dir, `rdump-${which}`);
   mkdirSync(ref);
   runOk('debugfs', ['-R', `rdump / ${ref}`, raw]);
-  const ours = join(dir, 'x-rdump-ours');
-  await dw(['extract', img.mke2fs!, '/', '-o', ours, '-q']);
+  const ours = join(dir, `x-rdump-${which}`);
+  await dw(['extract', img[which]!, `${part}/`, '-o', ours, '-q']);
   // Every path rdump wrote (regular files, directories, symlinks) is in our extraction, alike.
   const walkRef = (rel: string): void => {
     for (const name of readdirSync(join(ref, rel), { encoding: 'buffer' })) {
@@ -106,7 +115,7 @@ test('ext4: extract equals debugfs rdump, and ls --json agrees with debugfs ls -
   };
   walkRef('.');
   for (const d of ['/', '/usr/bin', '/srv/big', '/dev', '/home/alice']) {
-    const listed = JSON.parse((await dw(['ls', img.mke2fs!, d, '--json'])).stdout) as { name: string; nameHex?: string; type: string; mode: string; uid: number; gid: number; size: number; rdev?: { major: number; minor: number } }[];
+    const listed = JSON.parse((await dw(['ls', img[which]!, `${part}${d}`, '--json'])).stdout) as { name: string; nameHex?: string; type: string; mode: string; uid: number; gid: number; size: number; rdev?: { major: number; minor: number } }[];
     const TYPE: Record<string, number> = { file: 0o100000, dir: 0o40000, symlink: 0o120000, char: 0o20000, block: 0o60000, fifo: 0o10000 };
     // debugfs ls -l: inode, mode (octal, with the type), (links), uid, gid, size (or major, minor), date, time, name.
     const ref2 = runOk('debugfs', ['-R', `ls -l ${d}`, raw]).split('\n').map((l) => /^\s*(\d+)\s+(\d+)\s+\(\d+\)\s+(\d+)\s+(\d+)\s+(\d+(?:,\s*\d+)?)\s+\S+\s+\S+\s(.*)$/.exec(l)).filter((m): m is RegExpExecArray => m !== null && m[6] !== '.' && m[6] !== '..' && m[1] !== '0');

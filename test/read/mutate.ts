@@ -9,8 +9,12 @@ import { Qcow2Header, L1E_OFFSET_MASK } from '../../src/container/qcow2/format.j
 import { VdiHeader, VDI_SIGNATURE } from '../../src/container/vdi.js';
 import { VhdDynamicHeader, VhdFooter } from '../../src/container/vhd.js';
 import { GD_AT_END, SparseExtentHeader, SPARSE_MAGICNUMBER } from '../../src/container/vmdk.js';
-import { BootSector16, BootSector32 } from '../../src/fs/fat/bootsector.js';
-import { Superblock } from '../../src/fs/ext4/superblock.js';
+import { BootSector16, BootSector32, DirEntry as FatDirEntry, LfnEntry } from '../../src/fs/fat/bootsector.js';
+import { DirEntry } from '../../src/fs/ext4/dir.js';
+import { ExtentHeader, ExtentLeaf } from '../../src/fs/ext4/extent.js';
+import { GroupDesc } from '../../src/fs/ext4/group.js';
+import { Inode } from '../../src/fs/ext4/inode.js';
+import { EXT4_SUPER_MAGIC, Superblock } from '../../src/fs/ext4/superblock.js';
 import { GptEntry, GptHeader } from '../../src/table/gpt.js';
 import { MbrPartitionRecord } from '../../src/table/mbr.js';
 import { bigIntOf, type Struct } from '../../src/util/struct.js';
@@ -49,12 +53,14 @@ export function anatomy(img: Buffer, kind: 'raw' | 'qcow2' | 'vhd' | 'vhdfixed' 
     add('GPT entries', gptEntries, 16384);
     // Partitions as the MBR or GPT says (the base images are well formed): their first 1 MiB, in
     // non-zero 4 KiB blocks (metadata: superblocks, group descriptors, bitmaps, inode tables, FATs, directories).
-    for (const start of partitionStarts(img)) {
+    for (const [start, end] of partitionStarts(img)) {
       a.structs.push({ struct: Superblock as unknown as Struct<string, string>, offset: start + 1024 });
       a.structs.push({ struct: BootSector16, offset: start }, { struct: BootSector32, offset: start });
-      for (let b = start; b < Math.min(size, start + (1 << 20)); b += 4096) {
+      for (let b = start; b < Math.min(size, end); b += 4096) {
         if (img.subarray(b, b + 4096).some((x) => x !== 0)) add(`metadata block at ${b}`, b, 4096);
       }
+      ext4Structs(img, start, a);
+      fatStructs(img, start, a);
     }
   } else if (kind === 'qcow2') {
     a.structs.push({ struct: Qcow2Header, offset: 0 });
@@ -114,20 +120,61 @@ export function anatomy(img: Buffer, kind: 'raw' | 'qcow2' | 'vhd' | 'vhdfixed' 
   return a;
 }
 
-/** Partition starts (bytes) from the GPT, else the MBR, of a well-formed base image. */
-function partitionStarts(img: Buffer): number[] {
+/** Partition ranges (bytes) from the GPT, else the MBR, of a well-formed base image. */
+function partitionStarts(img: Buffer): [number, number][] {
   if (img.subarray(512, 520).toString('latin1') === 'EFI PART') {
-    const out: number[] = [];
+    const out: [number, number][] = [];
     for (let i = 0; i < 128; i++) {
       const e = 1024 + 128 * i;
-      const first = Number(img.readBigUInt64LE(e + 0x20));
-      if (img.subarray(e, e + 16).some((x) => x !== 0)) out.push(first * 512);
+      if (img.subarray(e, e + 16).some((x) => x !== 0)) out.push([Number(img.readBigUInt64LE(e + 0x20)) * 512, (Number(img.readBigUInt64LE(e + 0x28)) + 1) * 512]);
     }
     return out;
   }
-  const out: number[] = [];
-  for (let i = 0; i < 4; i++) if (img[446 + 16 * i + 4]) out.push(img.readUInt32LE(446 + 16 * i + 8) * 512);
+  const out: [number, number][] = [];
+  for (let i = 0; i < 4; i++) {
+    const r = 446 + 16 * i;
+    if (img[r + 4]) out.push([img.readUInt32LE(r + 8) * 512, (img.readUInt32LE(r + 8) + img.readUInt32LE(r + 12)) * 512]);
+  }
   return out;
+}
+
+/**
+ * In an ext4 partition: the first group descriptor, the first inodes (root, lost+found and the
+ * tree's first files), their extent roots and first extents, and the root directory's first
+ * entries, through the writer's declarations.
+ */
+function ext4Structs(img: Buffer, start: number, a: Anatomy): void {
+  const sb = Superblock.decode(img, start + 1024);
+  if (sb.s_magic !== EXT4_SUPER_MAGIC) return;
+  const B = 1024 << (sb.s_log_block_size as number);
+  const gdAt = start + ((sb.s_first_data_block as number) + 1) * B;
+  a.structs.push({ struct: GroupDesc as unknown as Struct<string, string>, offset: gdAt });
+  const table = start + Number(GroupDesc.decode(img, gdAt).bg_inode_table) * B;
+  const isize = sb.s_inode_size as number;
+  for (const ino of [2, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]) {
+    const at = table + (ino - 1) * isize;
+    a.structs.push({ struct: Inode as unknown as Struct<string, string>, offset: at });
+    a.structs.push({ struct: ExtentHeader, offset: at + Inode.offsetOf('i_block') });
+    a.structs.push({ struct: ExtentLeaf as unknown as Struct<string, string>, offset: at + Inode.offsetOf('i_block') + ExtentHeader.size });
+  }
+  const rootAt = table + isize;
+  const leaf = ExtentLeaf.decode(img, rootAt + Inode.offsetOf('i_block') + ExtentHeader.size);
+  const dirAt = start + Number(leaf.ee_start) * B;
+  for (let o = 0, k = 0; o < B && k < 8; k++) {
+    a.structs.push({ struct: DirEntry, offset: dirAt + o });
+    const rec = img.readUInt16LE(dirAt + o + 4);
+    if (rec === 0) break;
+    o += rec;
+  }
+}
+
+/** In a FAT partition: the first entries of its root directory (short and long). */
+function fatStructs(img: Buffer, start: number, a: Anatomy): void {
+  const bs = BootSector16.decode(img, start);
+  if (bs.Signature_word !== 0xaa55 || (bs.BPB_FATSz16 as number) === 0) return;
+  const bps = bs.BPB_BytsPerSec as number;
+  const root = start + ((bs.BPB_RsvdSecCnt as number) + (bs.BPB_NumFATs as number) * (bs.BPB_FATSz16 as number)) * bps;
+  for (let i = 0; i < 8; i++) a.structs.push({ struct: FatDirEntry, offset: root + 32 * i }, { struct: LfnEntry, offset: root + 32 * i });
 }
 
 const EXTREMES = [0n, 1n, 2n, 0x7fn, 0xffn, 0x7fffn, 0xffffn, 0x7fffffffn, 0xffffffffn, 1n << 40n, 1n << 62n, (1n << 63n) - 1n, (1n << 64n) - 1n];

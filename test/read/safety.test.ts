@@ -33,6 +33,8 @@ function hostileBase(): { bytes: Buffer; rootBlock: number; rDirBlock: number } 
   mkdirSync(join(src, 'q'), { recursive: true });
   mkdirSync(join(src, 'r'));
   symlinkSync(outside, join(src, 'p'));
+  symlinkSync('l2', join(src, 'l1'));
+  symlinkSync('l1', join(src, 'l2'));
   writeFileSync(join(src, 'q/z'), 'payload\n');
   writeFileSync(join(src, 'r/xyz'), 'name\n');
   const img = join(dir, 'hostile.ext4');
@@ -94,6 +96,13 @@ test('extract: a symlink and a directory of one name, or a name with "/", fail c
   assert.equal(c.status, 1);
   assert.match(c.stderr, /E_NOT_FOUND/);
   assert.doesNotMatch(c.stdout, /host file/);
+  // ".." never climbs above the image's root; a symlink loop is one error, not a hang.
+  const up = await dw(['cat', img, `/../../..${join(outside, 'secret')}`]);
+  assert.equal(up.status, 1);
+  assert.match(up.stderr, /E_NOT_FOUND/);
+  const loop = await dw(['cat', img, '/l1']);
+  assert.equal(loop.status, 1);
+  assert.match(loop.stderr, /^diskwright: error E_IMAGE_LOOP: .*base\.img: ext4 inode \d+ at offset \d+: too many levels of symbolic links resolving \/l1\n$/);
 });
 
 /** Bytes the process read through read(2)/pread(2) (/proc/self/io rchar), reported at exit. */

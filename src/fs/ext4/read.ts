@@ -8,7 +8,7 @@
  * block with inode 0 (directory.rst "Hash Tree Directories": kept readable by code unaware of the
  * tree), so every name is found by a scan.
  */
-import { fsCorrupt, MAX_LINK, type DirEntry as FsDirEntry, type FsNode, type FsPlace, type FsReader, type ReadSource } from '../../inspect/fsread.js';
+import type { DirEntry as FsDirEntry, FsNode, FsPlace, FsReader, ReadSource } from '../../inspect/fsread.js';
 import type { NodeKind, Timestamp, Xattr } from '../../tree/model.js';
 import { DiskwrightError } from '../../errors.js';
 import { safeNumber, type DecodedValue } from '../../util/struct.js';
@@ -26,6 +26,8 @@ const EXT4_INLINE_DATA_FL = 0x10000000;
 const ROOT_INO = 2;
 const KINDS: Record<number, NodeKind> = { 0x1: 'fifo', 0x2: 'char', 0x4: 'dir', 0x6: 'block', 0x8: 'file', 0xa: 'symlink', 0xc: 'socket' };
 const SB = 'ext4 superblock';
+/** The longest symlink target read (PATH_MAX). */
+const MAX_LINK = 4096;
 
 interface Ext4Node extends FsNode {
   /** The inode's bytes (padded to the 256-byte declaration) and where they are in the filesystem. */
@@ -88,8 +90,9 @@ export class Ext4Reader implements FsReader {
     };
   }
 
+  /** E_IMAGE_CORRUPT naming the image, the structure and its byte offset in the disk. */
   private corrupt(structure: string, offset: number, what: string): DiskwrightError {
-    return fsCorrupt(this.place, structure, offset, what);
+    return new DiskwrightError('E_IMAGE_CORRUPT', `${this.place.image}: ${structure} at offset ${this.place.base + offset}: ${what}`, { value: this.place.image });
   }
 
   /** `length` bytes at `offset` of the filesystem, all inside the source, else E_IMAGE_CORRUPT. */
@@ -110,9 +113,9 @@ export class Ext4Reader implements FsReader {
     const descAt = this.gdtAt + g * this.descSize;
     const desc = new Uint8Array(GroupDesc.size);
     desc.set(this.bytes(descAt, Math.min(this.descSize, GroupDesc.size), 'ext4 group descriptor'));
-    const table = safeNumber(GroupDesc.decodeField(desc, 'bg_inode_table'))!;
-    if (table === 0 || table + Math.ceil((this.inodesPerGroup * this.inodeSize) / this.blockSize) > this.blocksCount) {
-      throw this.corrupt('ext4 group descriptor', descAt, `group ${g}: inode table at block ${table} is outside the filesystem`);
+    const table = safeNumber(GroupDesc.decodeField(desc, 'bg_inode_table'));
+    if (table === undefined || table === 0 || table + Math.ceil((this.inodesPerGroup * this.inodeSize) / this.blockSize) > this.blocksCount) {
+      throw this.corrupt('ext4 group descriptor', descAt, `group ${g}: inode table at block ${String(GroupDesc.decodeField(desc, 'bg_inode_table'))} is outside the filesystem`);
     }
     const at = table * this.blockSize + index * this.inodeSize;
     const raw = new Uint8Array(Inode.size);
@@ -157,6 +160,11 @@ export class Ext4Reader implements FsReader {
     const maxLblk = Math.ceil(n.size / this.blockSize);
     const iblock = n.raw.subarray(I_BLOCK, I_BLOCK + I_BLOCK_SIZE);
     const runs = n.flags & EXT4_EXTENTS_FL ? extentRuns(this.map, iblock, n.at + I_BLOCK, maxLblk) : blockMapRuns(this.map, iblock, n.at + I_BLOCK, maxLblk);
+    // One file cannot own more blocks than the filesystem has: more means runs alias one another
+    // (a small image posing as a huge file, read over and over).
+    let mapped = 0;
+    for (const r of runs) mapped += r.len;
+    if (mapped > this.blocksCount) throw this.corrupt(`ext4 inode ${n.id}`, n.at, `maps ${mapped} blocks, more than the ${this.blocksCount} of the filesystem`);
     this.runsCache = { id: n.id, runs };
     return runs;
   }

@@ -8,7 +8,7 @@
  * checksum match their short entry (§7), as Windows and Linux do.
  */
 import { DiskwrightError } from '../../errors.js';
-import { fsCorrupt, type DirEntry as FsDirEntry, type FsNode, type FsPlace, type FsReader, type ReadSource } from '../../inspect/fsread.js';
+import type { DirEntry as FsDirEntry, FsNode, FsPlace, FsReader, ReadSource } from '../../inspect/fsread.js';
 import type { Timestamp, Xattr } from '../../tree/model.js';
 import { ATTR_DIRECTORY, ATTR_LONG_NAME, ATTR_VOLUME_ID, BootSector16, BootSector32, DirEntry, LAST_LONG_ENTRY, LfnEntry, NTRES_LOWER_BASE, NTRES_LOWER_EXT } from './bootsector.js';
 import { shortNameChecksum } from './names.js';
@@ -91,8 +91,9 @@ export class FatReader implements FsReader {
     }
   }
 
+  /** E_IMAGE_CORRUPT naming the image, the structure and its byte offset in the disk. */
   private corrupt(structure: string, offset: number, what: string): DiskwrightError {
-    return fsCorrupt(this.place, structure, offset, what);
+    return new DiskwrightError('E_IMAGE_CORRUPT', `${this.place.image}: ${structure} at offset ${this.place.base + offset}: ${what}`, { value: this.place.image });
   }
 
   private bytes(offset: number, length: number, structure: string): Uint8Array {
