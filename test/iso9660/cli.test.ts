@@ -114,7 +114,8 @@ test('cli: errors name the flag', () => {
     [['--efi-boot', '/etc'], 'error E_ISO_BOOT: --efi-boot:'],
     [['--label', 'x'.repeat(33)], 'error E_ISO_LABEL: --label:'],
     [['--hybrid-mbr', join(tmp.dir, 'nope.img')], 'error E_ISO_HYBRID: --hybrid-mbr:'],
-    [['--bios-boot', '/boot/bios.img', '--hybrid-mbr', join(tmp.dir, 'nope.img')], 'error E_HYBRID_MBR: --hybrid-mbr:'],
+    // A missing file is found by validation, before planning (E_SOURCE, like every host path of a spec).
+    [['--bios-boot', '/boot/bios.img', '--hybrid-mbr', join(tmp.dir, 'nope.img')], 'error E_SOURCE: --hybrid-mbr:'],
     [['--uuid', '1234-5678'], 'error E_ISO_OPTION: --uuid:'],
   ];
   for (const [args, expect] of cases) {
