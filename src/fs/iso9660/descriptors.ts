@@ -98,14 +98,28 @@ export function encodePathTables(entries: readonly PathEntry[]): { l: Uint8Array
   const size = pathTableSize(entries);
   const l = new Uint8Array(size);
   const m = new Uint8Array(size);
+  const lv = new DataView(l.buffer), mv = new DataView(m.buffer);
   let at = 0;
+  // One record per directory (thousands): written through the DataViews at the declared offsets,
+  // the same bytes PathTableRecordL/M.encode write (the extended attribute record length stays 0).
   for (const e of entries) {
-    const values = { length_of_directory_identifier: e.id.length, extended_attribute_record_length: 0, location_of_extent: e.lba, parent_directory_number: e.parent % (MAX_PATH_TABLE_PARENT + 1) };
-    PathTableRecordL.encode(values, l, at);
-    PathTableRecordM.encode(values, m, at);
-    l.set(e.id, at + 8);
-    m.set(e.id, at + 8);
+    const parent = e.parent % (MAX_PATH_TABLE_PARENT + 1);
+    if (e.id.length > 255 || e.lba > 0xffffffff) throw new RangeError(`ISO 9660 path table record: a value does not fit (identifier of ${e.id.length} bytes, extent ${e.lba})`);
+    l[at + L.idLength] = e.id.length;
+    m[at + M.idLength] = e.id.length;
+    lv.setUint32(at + L.extent, e.lba, true);
+    mv.setUint32(at + M.extent, e.lba, false);
+    lv.setUint16(at + L.parent, parent, true);
+    mv.setUint16(at + M.parent, parent, false);
+    l.set(e.id, at + PathTableRecordL.size);
+    m.set(e.id, at + PathTableRecordM.size);
     at += pathRecordLength(e.id.length);
   }
   return { l, m };
 }
+
+const offsets = (s: typeof PathTableRecordL): { idLength: number; extent: number; parent: number } => ({
+  idLength: s.offsetOf('length_of_directory_identifier'), extent: s.offsetOf('location_of_extent'), parent: s.offsetOf('parent_directory_number'),
+});
+const L = offsets(PathTableRecordL);
+const M = offsets(PathTableRecordM);

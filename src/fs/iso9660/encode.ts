@@ -14,7 +14,7 @@ import type { FileContent } from '../../tree/model.js';
 import { encodePathTables, encodeTerminator, encodeVolumeDescriptor, type DescriptorFields } from './descriptors.js';
 import type { Hierarchy, Inode } from './hierarchy.js';
 import { isoPathIds, jolietPathIds, type IsoLayout } from './layout.js';
-import { encodeDirectory, isoRecords, jolietRecords, rootRecord, Slab } from './records.js';
+import { encodeIsoDirectory, encodeJolietDirectory, rootRecord, Slab } from './records.js';
 import { SECTOR } from './structs.js';
 
 /** Bytes to lay over a file's own bytes: `at` is an offset within the file. */
@@ -40,6 +40,7 @@ export interface EncodeInput {
 
 /** The extents of `stored` bytes of a file at byte `at` of the ISO, overlays laid over them. */
 export function fileExtents(b: StoredBytes, at: number, stored: number): Extent[] {
+  if (!b.dataRanges && !b.overlays) return contentExtents(b.content, at, 0, stored);
   const ranges = b.dataRanges ?? [{ start: 0, end: stored }];
   let out: Extent[] = [];
   for (const r of ranges) out.push(...contentExtents(b.content, at + r.start, r.start, Math.min(r.end, stored) - r.start));
@@ -84,10 +85,9 @@ export function encodeIso(vb: VolumeBuilder, h: Hierarchy, lay: IsoLayout, input
   }
 
   const ceBuf = new Uint8Array(lay.ceBlocks * SECTOR);
-  const env = { rockRidge: input.rockRidge };
   const slab = new Slab();
-  h.isoDirs.forEach((d, i) => vb.addBytes(d.lba * SECTOR, encodeDirectory(isoRecords(d, env), d.used, lay.places[i]!, ceBuf, lay.ceLba, slab)));
-  for (const d of h.jolietDirs) vb.addBytes(d.lba * SECTOR, encodeDirectory(jolietRecords(d), d.used, [], ceBuf, lay.ceLba, slab));
+  h.isoDirs.forEach((d, i) => vb.addBytes(d.lba * SECTOR, encodeIsoDirectory(d, input.rockRidge, d.used, lay.places[i]!, ceBuf, lay.ceLba, slab)));
+  for (const d of h.jolietDirs) vb.addBytes(d.lba * SECTOR, encodeJolietDirectory(d, d.used, slab));
   vb.addBytes(lay.ceLba * SECTOR, ceBuf);
 
   for (const ino of input.dataOrder) {

@@ -14,9 +14,7 @@
  * h.isoDirs[0]; // the root, then every directory in path table order (level, parent, name)
  */
 import type { Tree, TreeNode } from '../../tree/model.js';
-import { compareIsoIds, compareUnits, isoDirId, isoFileId, isoVariant, jolietUnits, jolietVariant, ucs2, uniqueNames } from './names.js';
-
-const EMPTY = new Uint8Array(0);
+import { isoDirIdOf, isoFileIdOf, isoVariant, jolietNameOf, jolietNameVariant, nameText, uniqueNames } from './names.js';
 
 /** One file of the image (all names of a hard link share it). */
 export interface Inode {
@@ -46,8 +44,8 @@ export interface IsoEntry {
   name: Buffer;
   /** ECMA-119 identifier, without the `;1` of files. */
   id: string;
-  /** The identifier as recorded (files with `;1`), set with the names. */
-  idBytes: Uint8Array;
+  /** The identifier as recorded (files with `;1`), set with the names: d-characters, one byte each. */
+  recorded: string;
   inode: Inode;
   /** The directory (kind dir), or the relocated one a placeholder stands for (RRIP CL). */
   dir?: IsoDir;
@@ -78,9 +76,10 @@ export interface IsoDir {
 
 export interface JolietEntry {
   kind: 'file' | 'dir';
-  units: number[];
-  /** The name as recorded: UCS-2 big-endian. */
-  idBytes: Uint8Array;
+  /** The name as UCS-2 code units (a string of them: it sorts in code-unit order), recorded big-endian. */
+  name: string;
+  /** The name in the tree. */
+  raw: Buffer;
   inode: Inode;
   dir?: JolietDir;
 }
@@ -133,10 +132,15 @@ function assignInodes(tree: Tree): { inodes: Inode[]; inodeOf: Map<TreeNode, Ino
 }
 
 function newIsoDir(node: TreeNode, inode: Inode, depth: number, parent?: IsoDir, realParent?: IsoDir): IsoDir {
-  const d = { node, inode, depth, children: [], relocated: false, isRelocDir: false, number: 0, lba: 0, size: 0, used: 0 } as unknown as IsoDir;
+  const d: IsoDir = { node, inode, entry: undefined, parent: undefined as unknown as IsoDir, realParent: undefined as unknown as IsoDir, relocated: false, isRelocDir: false, depth, children: [], number: 0, lba: 0, size: 0, used: 0 };
   d.parent = parent ?? d;
   d.realParent = realParent ?? d;
   return d;
+}
+
+/** An entry of an ECMA-119 directory with the identifier it wants (orderIso makes them unique). All of one shape. */
+function isoEntry(kind: EntryKind, name: Buffer, id: string, inode: Inode, dir: IsoDir | undefined): IsoEntry {
+  return { kind, name, id, recorded: '', inode, dir };
 }
 
 /** The relocation directory's name: `rr_moved`, or `rr_moved_N` when the root has that name already. */
@@ -151,7 +155,8 @@ function relocName(root: TreeNode): Buffer {
  * Build both hierarchies. `epoch` times the relocation directory. Directories are relocated only
  * with Rock Ridge (`relocate`), which hides the move from its readers; without it readers would see
  * /rr_moved instead of the tree, so deep directories stay in place (as xorriso's default
- * "deep_paths": Linux, Windows and libisofs read them).
+ * "deep_paths": Linux, Windows and libisofs read them). One walk of the tree makes the entries of
+ * both (each name decoded once); their order and numbering follow (orderIso, orderJoliet).
  */
 export function buildHierarchy(tree: Tree, opts: { joliet: boolean; epoch: number; relocate: boolean }): Hierarchy {
   const { inodes, inodeOf } = assignInodes(tree);
@@ -165,44 +170,86 @@ export function buildHierarchy(tree: Tree, opts: { joliet: boolean; epoch: numbe
     inodes.push(inode);
     reloc = newIsoDir(node, inode, 1, root, root);
     reloc.isRelocDir = true;
-    reloc.entry = { kind: 'dir', name: node.name, id: '', idBytes: EMPTY, inode, dir: reloc };
+    reloc.entry = isoEntry('dir', node.name, isoDirIdOf(nameText(node.name)), inode, reloc);
     root.children.push(reloc.entry);
     return reloc;
   };
+  const jolietRoot = opts.joliet ? newJolietDir(tree.root, inodeOf.get(tree.root)!) : undefined;
 
-  // Iterative, so a deep tree cannot overflow the stack.
+  // Iterative, so a deep tree cannot overflow the stack; each tree directory is met once, with
+  // its ECMA-119 directory and its Joliet one.
   const stack: IsoDir[] = [root];
+  const jolietStack: (JolietDir | undefined)[] = [jolietRoot];
   while (stack.length) {
     const dir = stack.pop()!;
+    const jdir = jolietStack.pop();
     for (const child of dir.node.children ?? []) {
       const inode = inodeOf.get(child)!;
+      const text = nameText(child.name);
+      // Joliet holds files and directories only: symlinks, devices, FIFOs and sockets have no
+      // meaning there (libisofs leaves them out of its Joliet tree too).
+      let jsub: JolietDir | undefined;
+      if (jdir && (child.kind === 'file' || child.kind === 'dir')) {
+        const e: JolietEntry = { kind: child.kind, name: jolietNameOf(text, child.kind === 'dir'), raw: child.name, inode, dir: undefined };
+        if (child.kind === 'dir') { jsub = e.dir = newJolietDir(child, inode, jdir); jsub.entry = e; }
+        jdir.children.push(e);
+      }
       if (child.kind !== 'dir') {
-        dir.children.push({ kind: 'file', name: child.name, id: '', idBytes: EMPTY, inode });
+        dir.children.push(isoEntry('file', child.name, isoFileIdOf(text), inode, undefined));
         continue;
       }
+      const id = isoDirIdOf(text);
       let sub: IsoDir;
       if (opts.relocate && dir.depth + 1 >= MAX_DEPTH) {
         const r = relocDir();
         sub = newIsoDir(child, inode, r.depth + 1, r, dir);
         sub.relocated = true;
-        sub.entry = { kind: 'dir', name: child.name, id: '', idBytes: EMPTY, inode, dir: sub };
+        sub.entry = isoEntry('dir', child.name, id, inode, sub);
         r.children.push(sub.entry);
         r.inode.nlink++;
-        dir.children.push({ kind: 'placeholder', name: child.name, id: '', idBytes: EMPTY, inode, dir: sub });
+        dir.children.push(isoEntry('placeholder', child.name, id, inode, sub));
       } else {
         sub = newIsoDir(child, inode, dir.depth + 1, dir, dir);
-        sub.entry = { kind: 'dir', name: child.name, id: '', idBytes: EMPTY, inode, dir: sub };
+        sub.entry = isoEntry('dir', child.name, id, inode, sub);
         dir.children.push(sub.entry);
       }
       stack.push(sub);
+      jolietStack.push(jsub);
     }
   }
 
   const isoDirs = orderIso(root);
-  return { inodes, inodeOf, isoDirs, jolietDirs: opts.joliet ? buildJoliet(tree, inodeOf) : [] };
+  return { inodes, inodeOf, isoDirs, jolietDirs: jolietRoot ? orderJoliet(jolietRoot) : [] };
 }
 
-/** Names in every directory, records sorted (9.3), and the directories in path table order. */
+function newJolietDir(node: TreeNode, inode: Inode, parent?: JolietDir): JolietDir {
+  const d: JolietDir = { node, inode, entry: undefined, parent: undefined as unknown as JolietDir, children: [], number: 0, lba: 0, size: 0, used: 0 };
+  d.parent = parent ?? d;
+  return d;
+}
+
+/** Whether a raw name is the identifier itself (README.TXT, BOOT), a file identifier's closing dot aside. */
+function isOwnId(raw: Uint8Array, id: string): boolean {
+  const n = id.endsWith('.') ? id.length - 1 : id.length;
+  if (raw.length !== n) return false;
+  for (let i = 0; i < n; i++) if (raw[i] !== id.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * ECMA-119 9.3 order (compareIsoIds) of identifiers made of d-characters and at most one dot, by
+ * JavaScript's own string comparison: every d-character sorts after the dot, so comparing the whole
+ * identifiers compares names first, a shorter name (a prefix) first, then extensions. The one pair
+ * it would tell apart that 9.3 does not is a name without extension against the same name with an
+ * empty one (`A` and `A.`): equal, as compareIsoIds has them.
+ */
+function byId(a: IsoEntry, b: IsoEntry): number {
+  const x = a.id, y = b.id;
+  if (x.length === y.length + 1 ? x.endsWith('.') && x.startsWith(y) : y.length === x.length + 1 && y.endsWith('.') && y.startsWith(x)) return 0;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Identifiers unique in every directory, records sorted (9.3), and the directories in path table order. */
 function orderIso(root: IsoDir): IsoDir[] {
   const out: IsoDir[] = [];
   const queue: IsoDir[] = [root];
@@ -210,46 +257,51 @@ function orderIso(root: IsoDir): IsoDir[] {
     const dir = queue[qi]!;
     dir.number = out.length + 1;
     out.push(dir);
-    const wanted = dir.children.map((e) => (e.kind === 'file' ? isoFileId(e.name) : isoDirId(e.name)));
-    // A raw name that is its own identifier (README.TXT, BOOT) keeps it when others map to it too.
-    const ids = uniqueNames(wanted, isoVariant, wanted.map((w, i) => dir.children[i]!.name.toString('latin1') === (w.endsWith('.') ? w.slice(0, -1) : w)));
-    dir.children.forEach((e, i) => {
-      e.id = ids[i]!;
-      // Files carry the version (ECMA-119 7.5.1); a placeholder is a file record without one, as libisofs writes it.
-      e.idBytes = Buffer.from(e.kind === 'file' ? `${e.id};1` : e.id, 'latin1');
-    });
-    dir.children.sort((a, b) => compareIsoIds(a.id, b.id));
-    for (const e of dir.children) if (e.kind === 'dir') queue.push(e.dir!);
+    const kids = dir.children;
+    const treeOrder = kids.slice();
+    kids.sort(byId);
+    // Names that came out alike sit side by side once sorted; nearly every directory has none.
+    let alike = false;
+    for (let i = 1; i < kids.length && !alike; i++) alike = kids[i]!.id === kids[i - 1]!.id;
+    if (alike) {
+      // Numbered in the tree's order; a raw name that is its own identifier (README.TXT, BOOT) keeps it when others map to it too.
+      const wanted = treeOrder.map((e) => e.id);
+      const ids = uniqueNames(wanted, isoVariant, treeOrder.map((e, i) => isOwnId(e.name, wanted[i]!)));
+      treeOrder.forEach((e, i) => { e.id = ids[i]!; });
+      kids.sort(byId);
+    }
+    // Files carry the version (ECMA-119 7.5.1); a placeholder is a file record without one, as libisofs writes it.
+    for (const e of kids) {
+      e.recorded = e.kind === 'file' ? `${e.id};1` : e.id;
+      if (e.kind === 'dir') queue.push(e.dir!);
+    }
   }
   return out;
 }
 
-function buildJoliet(tree: Tree, inodeOf: Map<TreeNode, Inode>): JolietDir[] {
-  const mk = (node: TreeNode, parent?: JolietDir): JolietDir => {
-    const d = { node, inode: inodeOf.get(node)!, children: [], number: 0, lba: 0, size: 0, used: 0 } as unknown as JolietDir;
-    d.parent = parent ?? d;
-    return d;
-  };
-  const root = mk(tree.root);
+/** Joliet names unique in every directory, records sorted, and the directories in path table order. */
+function orderJoliet(root: JolietDir): JolietDir[] {
+  const byName = (a: JolietEntry, b: JolietEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const out: JolietDir[] = [];
   const queue: JolietDir[] = [root];
   for (let qi = 0; qi < queue.length; qi++) {
     const dir = queue[qi]!;
     dir.number = out.length + 1;
     out.push(dir);
-    // Joliet holds files and directories only: symlinks, devices, FIFOs and sockets have no meaning
-    // there (libisofs leaves them out of its Joliet tree too).
-    const kids = (dir.node.children ?? []).filter((k) => k.kind === 'file' || k.kind === 'dir');
-    const wanted = kids.map((k) => jolietUnits(k.name, k.kind === 'dir'));
-    // A name Joliet holds as it is keeps it when another one is changed into it.
-    const units = uniqueNames(wanted, jolietVariant, wanted.map((w, i) => String.fromCharCode(...w) === kids[i]!.name.toString('utf8')));
-    dir.children = kids.map((k, i) => {
-      const e: JolietEntry = { kind: k.kind === 'dir' ? 'dir' : 'file', units: units[i]!, idBytes: ucs2(units[i]!), inode: inodeOf.get(k)! };
-      if (k.kind === 'dir') { e.dir = mk(k, dir); e.dir.entry = e; }
-      return e;
-    });
-    dir.children.sort((a, b) => compareUnits(a.units, b.units));
-    for (const e of dir.children) if (e.dir) queue.push(e.dir);
+    const kids = dir.children;
+    const treeOrder = kids.slice();
+    // Code-unit order, as libisofs sorts them; names that came out alike sit side by side.
+    kids.sort(byName);
+    let alike = false;
+    for (let i = 1; i < kids.length && !alike; i++) alike = kids[i]!.name === kids[i - 1]!.name;
+    if (alike) {
+      // A name Joliet holds as it is keeps it when another one is changed into it.
+      const wanted = treeOrder.map((e) => e.name);
+      const names = uniqueNames(wanted, jolietNameVariant, treeOrder.map((e, i) => wanted[i] === nameText(e.raw)));
+      treeOrder.forEach((e, i) => { e.name = names[i]!; });
+      kids.sort(byName);
+    }
+    for (const e of kids) if (e.dir) queue.push(e.dir);
   }
   return out;
 }

@@ -14,8 +14,8 @@
  */
 import type { Hierarchy, Inode, IsoDir, JolietDir } from './hierarchy.js';
 import { pathTableSize } from './descriptors.js';
-import { isoRecords, jolietRecords, sizeDirectory } from './records.js';
-import { SECTOR, SYSTEM_AREA_SECTORS } from './structs.js';
+import { sizeIsoDirectory, sizeJolietDirectory } from './records.js';
+import { SECTOR, SYSTEM_AREA_SECTORS, writeIdentifier } from './structs.js';
 import { CeAllocator, type AreaPlace } from './susp.js';
 
 export interface IsoLayout {
@@ -41,11 +41,17 @@ export const sectorsOf = (bytes: number): number => Math.ceil(bytes / SECTOR);
 
 /** Path table identifiers: the root's is one 0 byte (ECMA-119 9.4.5), Joliet's are UCS-2. */
 export function isoPathIds(dirs: readonly IsoDir[]): Uint8Array[] {
-  return dirs.map((d) => (d.entry ? d.entry.idBytes : new Uint8Array([0])));
+  return dirs.map((d) => identifier(d.entry ? d.entry.recorded : '\x00', false));
 }
 
 export function jolietPathIds(dirs: readonly JolietDir[]): Uint8Array[] {
-  return dirs.map((d) => (d.entry ? d.entry.idBytes : new Uint8Array([0])));
+  return dirs.map((d) => (d.entry ? identifier(d.entry.name, true) : new Uint8Array([0])));
+}
+
+function identifier(id: string, ucs2: boolean): Uint8Array {
+  const out = new Uint8Array(ucs2 ? 2 * id.length : id.length);
+  writeIdentifier(out, 0, id, ucs2);
+  return out;
 }
 
 export interface LayoutOptions {
@@ -71,16 +77,14 @@ export function layoutIso(h: Hierarchy, o: LayoutOptions): IsoLayout {
   const jPathM = o.joliet ? lba : 0; lba += sectorsOf(jPathSize);
 
   const ce = new CeAllocator();
-  const env = { rockRidge: o.rockRidge, measure: true };
   const places = h.isoDirs.map((d) => {
-    const s = sizeDirectory(isoRecords(d, env), ce);
+    const s = sizeIsoDirectory(d, o.rockRidge, ce);
     d.size = s.size;
     d.used = s.used;
     return s.places;
   });
-  const none = new CeAllocator();
   for (const d of h.jolietDirs) {
-    const s = sizeDirectory(jolietRecords(d), none);
+    const s = sizeJolietDirectory(d);
     d.size = s.size;
     d.used = s.used;
   }

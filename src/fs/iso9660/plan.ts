@@ -123,6 +123,7 @@ export async function planIso(tree: Tree, ctx: FsContext<Iso9660ResolvedOptions>
     if (z) return { content: z.content };
     const ranges = dataRanges(ino.node, ctx.signal);
     const overlays = boot?.overlays.get(ino);
+    if (!ranges && !overlays) return { content: ino.node.content! };
     return { content: ino.node.content!, ...(ranges ? { dataRanges: ranges } : {}), ...(overlays ? { overlays } : {}) };
   };
   encodeIso(vb, h, lay, {

@@ -68,22 +68,28 @@ const sig = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 /**
  * ECMA-119 7.3.3: a 32-bit number in both byte orders, written at a declared field's offset (the
  * entries below are built for every record of the tree; this skips the generic encoder's checks
- * for the common case and keeps its RangeError for values that do not fit).
+ * for the common case and keeps its RangeError for values that do not fit). `dv` views `b`.
  */
-function both32(b: Uint8Array, at: number, v: number): void {
+function both32(dv: DataView, at: number, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`Rock Ridge field at ${at}: value ${v} does not fit in 32 bits`);
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   dv.setUint32(at, v, true);
   dv.setUint32(at + 4, v, false);
+}
+
+const viewOf = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** The SUSP 4.1 header of an entry at `b[at]`. */
+function putHeader(b: Uint8Array, at: number, signature: string, length: number): void {
+  b[at] = signature.charCodeAt(0);
+  b[at + 1] = signature.charCodeAt(1);
+  b[at + 2] = length;
+  b[at + 3] = 1;
 }
 
 /** A zeroed entry with its SUSP 4.1 header. Small entries come from Node's shared buffer pool (one ArrayBuffer per entry would cost more than the entry). */
 function entry(signature: string, length: number): Uint8Array {
   const b = Buffer.allocUnsafe(length).fill(0);
-  b[0] = signature.charCodeAt(0);
-  b[1] = signature.charCodeAt(1);
-  b[2] = length;
-  b[3] = 1;
+  putHeader(b, 0, signature, length);
   return b;
 }
 
@@ -99,9 +105,10 @@ export function entrySP(): Uint8Array {
 
 export function entryCE(block: number, offset: number, length: number): Uint8Array {
   const b = entry('CE', SuspCE.size);
-  both32(b, SuspCE.offsetOf('block_location_of_continuation_area'), block);
-  both32(b, SuspCE.offsetOf('offset_to_start_of_continuation_area'), offset);
-  both32(b, SuspCE.offsetOf('length_of_the_continuation_area'), length);
+  const dv = viewOf(b);
+  both32(dv, SuspCE.offsetOf('block_location_of_continuation_area'), block);
+  both32(dv, SuspCE.offsetOf('offset_to_start_of_continuation_area'), offset);
+  both32(dv, SuspCE.offsetOf('length_of_the_continuation_area'), length);
   return b;
 }
 
@@ -121,13 +128,20 @@ const PX_MODE = RripPX.offsetOf('posix_file_mode'), PX_LINKS = RripPX.offsetOf('
 const PX_GID = RripPX.offsetOf('posix_file_group_id'), PX_SERIAL = RripPX.offsetOf('posix_file_serial_number');
 
 export function entryPX(a: { mode: number; nlink: number; uid: number; gid: number; serial: number }): Uint8Array {
-  const b = entry('PX', RripPX.size);
-  both32(b, PX_MODE, a.mode);
-  both32(b, PX_LINKS, a.nlink);
-  both32(b, PX_UID, a.uid);
-  both32(b, PX_GID, a.gid);
-  both32(b, PX_SERIAL, a.serial);
+  const b = new Uint8Array(RripPX.size);
+  putPX(b, viewOf(b), 0, a.mode, a.nlink, a.uid, a.gid, a.serial);
   return b;
+}
+
+/** PX written at `b[at]` (`dv` views `b`; every byte of the entry is written). Returns its length. */
+export function putPX(b: Uint8Array, dv: DataView, at: number, mode: number, nlink: number, uid: number, gid: number, serial: number): number {
+  putHeader(b, at, 'PX', RripPX.size);
+  both32(dv, at + PX_MODE, mode);
+  both32(dv, at + PX_LINKS, nlink);
+  both32(dv, at + PX_UID, uid);
+  both32(dv, at + PX_GID, gid);
+  both32(dv, at + PX_SERIAL, serial);
+  return RripPX.size;
 }
 
 /**
@@ -143,12 +157,27 @@ export function entryPN(major: number, minor: number): Uint8Array {
 
 /** RRIP 4.1.6 TF flags: creation, modify, access, attributes (short 7-byte form, ECMA-119 9.1.5). */
 const TF_CREATION_MODIFY_ACCESS_ATTRIBUTES = 0x0f;
+/** The flags byte of TF, NM and SL. */
+const FLAGS = RripFlagged.offsetOf('flags');
+
+/** TF with the four times in the 7-byte form. */
+export const TF_LENGTH = RripFlagged.size + 4 * 7;
 
 export function entryTF(creation: number, modify: number, access: number, attributes: number): Uint8Array {
-  const b = entry('TF', RripFlagged.size + 4 * 7);
-  b[RripFlagged.offsetOf('flags')] = TF_CREATION_MODIFY_ACCESS_ATTRIBUTES;
-  [creation, modify, access, attributes].forEach((t, i) => encodeRecordingDate(t, b, RripFlagged.size + i * 7));
+  const b = new Uint8Array(TF_LENGTH);
+  putTF(b, 0, creation, modify, access, attributes);
   return b;
+}
+
+/** TF written at `b[at]` (every byte of the entry is written). Returns its length. */
+export function putTF(b: Uint8Array, at: number, creation: number, modify: number, access: number, attributes: number): number {
+  putHeader(b, at, 'TF', TF_LENGTH);
+  b[at + FLAGS] = TF_CREATION_MODIFY_ACCESS_ATTRIBUTES;
+  encodeRecordingDate(creation, b, at + RripFlagged.size);
+  encodeRecordingDate(modify, b, at + RripFlagged.size + 7);
+  encodeRecordingDate(access, b, at + RripFlagged.size + 14);
+  encodeRecordingDate(attributes, b, at + RripFlagged.size + 21);
+  return TF_LENGTH;
 }
 
 const NM_CONTINUE = 0x01;
@@ -163,17 +192,30 @@ export function nmLengths(n: number): number[] {
   return out;
 }
 
+/** The bytes of `entriesNM` for a name of `n` bytes. */
+export function nmLength(n: number): number {
+  return RripFlagged.size * Math.max(1, Math.ceil(n / NM_STEP)) + n;
+}
+
 export function entriesNM(name: Uint8Array): Uint8Array[] {
   const out: Uint8Array[] = [];
   const step = NM_STEP;
   for (let at = 0; at < name.length || out.length === 0; at += step) {
     const part = name.subarray(at, at + step);
-    const b = entry('NM', RripFlagged.size + part.length);
-    b[RripFlagged.offsetOf('flags')] = at + step < name.length ? NM_CONTINUE : 0;
-    b.set(part, RripFlagged.size);
+    const b = new Uint8Array(RripFlagged.size + part.length);
+    putNM(b, 0, part, at + step < name.length);
     out.push(b);
   }
   return out;
+}
+
+/** One NM entry holding `part` (at most 250 bytes) at `b[at]`, flagged CONTINUE when more follow. Returns its length. */
+export function putNM(b: Uint8Array, at: number, part: Uint8Array, more: boolean): number {
+  const length = RripFlagged.size + part.length;
+  putHeader(b, at, 'NM', length);
+  b[at + FLAGS] = more ? NM_CONTINUE : 0;
+  b.set(part, at + RripFlagged.size);
+  return length;
 }
 
 /** RRIP 4.1.3.1 component flags. */
@@ -223,13 +265,13 @@ export function entriesSL(target: Uint8Array): Uint8Array[] {
 
 export function entryCL(lba: number): Uint8Array {
   const b = entry('CL', RripLocation.size);
-  both32(b, RripLocation.offsetOf('location'), lba);
+  both32(viewOf(b), RripLocation.offsetOf('location'), lba);
   return b;
 }
 
 export function entryPL(lba: number): Uint8Array {
   const b = entry('PL', RripLocation.size);
-  both32(b, RripLocation.offsetOf('location'), lba);
+  both32(viewOf(b), RripLocation.offsetOf('location'), lba);
   return b;
 }
 

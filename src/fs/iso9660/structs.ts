@@ -112,21 +112,37 @@ const REC = {
 /**
  * Write a DirectoryRecord's fixed part at `buf[at]` (zeroed) and its identifier: the hot path for
  * hundreds of thousands of records, straight through a DataView at the declaration's offsets
- * (both-byte orders, 7.2.3/7.3.3); `DirectoryRecord.encode` writes the same bytes.
+ * (both-byte orders, 7.2.3/7.3.3); `DirectoryRecord.encode` writes the same bytes. The identifier
+ * is given as text: one byte per character (d-characters, or the 0x00/0x01 of "." and ".."), or
+ * with `ucs2` two, big-endian (Joliet).
  */
-export function writeDirectoryRecord(dv: DataView, buf: Uint8Array, at: number, r: { length: number; extent: number; dataLength: number; time: number; flags: number; id: Uint8Array }): void {
-  if (r.extent > 0xffffffff || r.dataLength > 0xffffffff || r.length > 255 || r.id.length > 255) throw new RangeError(`ISO 9660 directory record: a value does not fit (extent ${r.extent}, length ${r.dataLength})`);
-  dv.setUint8(at + REC.len, r.length);
-  dv.setUint32(at + REC.extent, r.extent, true);
-  dv.setUint32(at + REC.extent + 4, r.extent, false);
-  dv.setUint32(at + REC.dataLength, r.dataLength, true);
-  dv.setUint32(at + REC.dataLength + 4, r.dataLength, false);
-  encodeRecordingDate(r.time, buf, at + REC.date);
-  dv.setUint8(at + REC.flags, r.flags);
+export function writeDirectoryRecord(dv: DataView, buf: Uint8Array, at: number, length: number, extent: number, dataLength: number, time: number, flags: number, id: string, ucs2: boolean): void {
+  const idLength = ucs2 ? 2 * id.length : id.length;
+  if (extent > 0xffffffff || dataLength > 0xffffffff || length > 255 || idLength > 255) throw new RangeError(`ISO 9660 directory record: a value does not fit (extent ${extent}, length ${dataLength})`);
+  dv.setUint8(at + REC.len, length);
+  dv.setUint32(at + REC.extent, extent, true);
+  dv.setUint32(at + REC.extent + 4, extent, false);
+  dv.setUint32(at + REC.dataLength, dataLength, true);
+  dv.setUint32(at + REC.dataLength + 4, dataLength, false);
+  encodeRecordingDate(time, buf, at + REC.date);
+  dv.setUint8(at + REC.flags, flags);
   dv.setUint16(at + REC.volSeq, 1, true);
   dv.setUint16(at + REC.volSeq + 2, 1, false);
-  dv.setUint8(at + REC.idLen, r.id.length);
-  buf.set(r.id, at + DirectoryRecord.size);
+  dv.setUint8(at + REC.idLen, idLength);
+  writeIdentifier(buf, at + DirectoryRecord.size, id, ucs2);
+}
+
+/** An identifier's bytes at `buf[at]`: one per character, or UCS-2 big-endian. */
+export function writeIdentifier(buf: Uint8Array, at: number, id: string, ucs2: boolean): void {
+  if (ucs2) {
+    for (let i = 0; i < id.length; i++) {
+      const c = id.charCodeAt(i);
+      buf[at + 2 * i] = c >>> 8;
+      buf[at + 2 * i + 1] = c & 0xff;
+    }
+  } else {
+    for (let i = 0; i < id.length; i++) buf[at + i] = id.charCodeAt(i);
+  }
 }
 
 /** Length of a directory record whose identifier has `idLength` bytes and whose system use field has `suLength` (9.1.12: a pad byte after an even-length identifier; 9.1.13: records are of even length). */
@@ -170,15 +186,23 @@ const MAX_7 = 5996937599;
  * second, offset from GMT in 15-minute units), written in UTC; times outside 1900-2155 are clamped.
  */
 export function encodeRecordingDate(seconds: number, out: Uint8Array, at = 0): void {
-  const c = civil(Math.min(MAX_7, Math.max(MIN_7, Math.floor(seconds))));
-  out[at] = c.year - 1900;
-  out[at + 1] = c.month;
-  out[at + 2] = c.day;
-  out[at + 3] = c.hour;
-  out[at + 4] = c.minute;
-  out[at + 5] = c.second;
-  out[at + 6] = 0;
+  // Five of these per record (the record's and TF's four), mostly of one time (the epoch clamps
+  // them): the last one is kept.
+  if (seconds !== lastSeconds) {
+    const c = civil(Math.min(MAX_7, Math.max(MIN_7, Math.floor(seconds))));
+    lastDate[0] = c.year - 1900;
+    lastDate[1] = c.month;
+    lastDate[2] = c.day;
+    lastDate[3] = c.hour;
+    lastDate[4] = c.minute;
+    lastDate[5] = c.second;
+    lastDate[6] = 0;
+    lastSeconds = seconds;
+  }
+  for (let i = 0; i < 7; i++) out[at + i] = lastDate[i]!;
 }
+let lastSeconds = NaN;
+const lastDate = new Uint8Array(7);
 
 /**
  * ECMA-119 8.4.26.1 digit form (17 bytes: "YYYYMMDDHHMMSScc" and the GMT offset). Time 0 is "not

@@ -170,7 +170,10 @@ export async function writeData(files: readonly TreeNode[], o: DataOptions): Pro
     fragUsed = 0;
   };
 
-  const bySize = new Map<number, { node: TreeNode; data: StoredData; digest?: string }[]>();
+  // Duplicate candidates by size; within a size, by content digest once a second file has it
+  // (the first one's digest is taken then). A size group's digests are distinct: the first file
+  // of a content is stored, later ones share it.
+  const bySize = new Map<number, { first: TreeNode; data: StoredData; byDigest?: Map<string, StoredData> }>();
   const digestOf = (node: TreeNode, held?: Uint8Array): string => {
     const h = createHash('sha256');
     if (held) return h.update(held).digest('hex');
@@ -190,16 +193,15 @@ export async function writeData(files: readonly TreeNode[], o: DataOptions): Pro
       const content = node.content;
       let held = small ? readContent(content, size, 0, size, reader) : undefined;
       if (o.dedup) {
-        const same = bySize.get(size);
-        let digest: string | undefined;
-        if (same) {
-          digest = digestOf(node, held);
-          const twin = same.find((s) => (s.digest ??= digestOf(s.node)) === digest);
-          if (twin) { stored.set(node, twin.data); continue; }
+        const group = bySize.get(size);
+        if (!group) bySize.set(size, { first: node, data });
+        else {
+          const digest = digestOf(node, held);
+          group.byDigest ??= new Map([[digestOf(group.first), group.data]]);
+          const twin = group.byDigest.get(digest);
+          if (twin) { stored.set(node, twin); continue; }
+          group.byDigest.set(digest, data);
         }
-        const entry: { node: TreeNode; data: StoredData; digest?: string } = { node, data };
-        if (digest !== undefined) entry.digest = digest;
-        if (same) same.push(entry); else bySize.set(size, [entry]);
       }
       stored.set(node, data);
       if (small) {

@@ -28,12 +28,15 @@ export interface Listing {
   index: { offset: number; name: Buffer }[];
 }
 
+const ENTRY = { offset: DirEntry.offsetOf('offset'), inodeNumber: DirEntry.offsetOf('inode_number'), type: DirEntry.offsetOf('type'), size: DirEntry.offsetOf('size') };
+
 /** Lay out the listing of one directory's entries (already in byte order). */
 export function buildListing(entries: readonly ListingEntry[]): Listing {
   let size = 0;
   for (const e of entries) size += DirEntry.size + e.name.length;
   // At most one header per entry.
   const bytes = new Uint8Array(size + DirHeader.size * entries.length);
+  const dv = new DataView(bytes.buffer);
   const index: { offset: number; name: Buffer }[] = [];
   let at = 0;
   let header = -1;
@@ -59,7 +62,12 @@ export function buildListing(entries: readonly ListingEntry[]): Listing {
       base = e.inodeNumber;
       at += DirHeader.size;
     }
-    DirEntry.encode({ offset: e.offset, inode_number: (e.inodeNumber - base) & 0xffff, type: e.type, size: e.name.length - 1 }, bytes, at);
+    // One per name of the tree: written at DirEntry's offsets without the generic encoder.
+    if (e.offset > 0xffff || e.name.length - 1 > 0xffff) throw new RangeError(`squashfs_dir_entry: offset ${e.offset} or name of ${e.name.length} bytes does not fit`);
+    dv.setUint16(at + ENTRY.offset, e.offset, true);
+    dv.setUint16(at + ENTRY.inodeNumber, (e.inodeNumber - base) & 0xffff, true);
+    dv.setUint16(at + ENTRY.type, e.type, true);
+    dv.setUint16(at + ENTRY.size, e.name.length - 1, true);
     bytes.set(e.name, at + DirEntry.size);
     at += DirEntry.size + e.name.length;
     count++;

@@ -107,32 +107,58 @@ export interface InodeTables {
 
 const U32 = 2 ** 32;
 
+/** A node's place in the tree; its path is spelled out only for messages (errors and warnings name it). */
+interface Place { parent: Place | undefined; name: Buffer }
+
+function pathOf(p: Place): Buffer {
+  const names: Buffer[] = [];
+  for (let q: Place | undefined = p; q?.parent; q = q.parent) names.push(q.name);
+  if (names.length === 0) return Buffer.from('/');
+  const parts: Buffer[] = [];
+  for (let i = names.length - 1; i >= 0; i--) parts.push(Buffer.from('/'), names[i]!);
+  return Buffer.concat(parts);
+}
+
+const BASE = {
+  type: RegInode.offsetOf('inode_type'), mode: RegInode.offsetOf('mode'), uid: RegInode.offsetOf('uid'), guid: RegInode.offsetOf('guid'),
+  mtime: RegInode.offsetOf('mtime'), number: RegInode.offsetOf('inode_number'),
+};
+const REG = { start: RegInode.offsetOf('start_block'), fragment: RegInode.offsetOf('fragment'), offset: RegInode.offsetOf('offset'), size: RegInode.offsetOf('file_size') };
+
 /** Write every inode and listing; returns the root inode's reference and each inode's by number. */
 export async function writeInodes(tree: Tree, numbered: Numbered, t: InodeTables): Promise<{ root: bigint; refs: bigint[] }> {
   const refs: bigint[] = new Array<bigint>(numbered.count).fill(0n);
   let clampedTime = false;
-  const put = async (info: InodeInfo, bytes: Uint8Array): Promise<void> => {
+  const put = (info: InodeInfo, bytes: Uint8Array): Promise<void> | undefined => {
     info.ref = t.inodes.ref();
     refs[info.number - 1] = inodeRef(info.ref.block, info.ref.offset);
-    await t.inodes.append(bytes);
+    return t.inodes.append(bytes);
   };
-  const base = (info: InodeInfo, type: number, path: Buffer) => {
-    const n = info.node;
+  const mtimeOf = (n: TreeNode, place: Place): number => {
     let mtime = n.mtime.sec;
     if (mtime < 0 || mtime >= U32) {
       mtime = Math.min(Math.max(mtime, 0), U32 - 1);
       if (!clampedTime) {
         clampedTime = true;
-        t.onWarning?.(`squashfs stores times from 1970 to 2106 only: ${path.toString()} and any others outside are clamped to that range`);
+        t.onWarning?.(`squashfs stores times from 1970 to 2106 only: ${pathOf(place).toString()} and any others outside are clamped to that range`);
       }
     }
-    // Permission bits only (SQUASHFS_MODE): the kernel ORs in the type from inode_type.
-    return { inode_type: type, mode: n.mode & 0o7777, uid: t.ids.indexOf(n.uid), guid: t.ids.indexOf(n.gid), mtime, inode_number: info.number };
+    return mtime;
   };
-
-  const writeLeaf = async (info: InodeInfo, path: Buffer): Promise<void> => {
+  const base = (info: InodeInfo, type: number, place: Place) => {
     const n = info.node;
-    const xattr = await t.xattrs.idOf(n.xattrs, path.toString());
+    // Permission bits only (SQUASHFS_MODE): the kernel ORs in the type from inode_type.
+    return { inode_type: type, mode: n.mode & 0o7777, uid: t.ids.indexOf(n.uid), guid: t.ids.indexOf(n.gid), mtime: mtimeOf(n, place), inode_number: info.number };
+  };
+  /** An inode's xattr id: most nodes have none (no table look-up, nothing to wait for). */
+  const xattrOf = (n: TreeNode, place: Place): number | Promise<number> => (n.xattrs.length === 0 ? INVALID_XATTR : t.xattrs.idOf(n.xattrs, pathOf(place).toString()));
+
+  const writeLeaf = (info: InodeInfo, place: Place): Promise<void> | undefined => {
+    const x = xattrOf(info.node, place);
+    return typeof x === 'number' ? leaf(info, place, x) : x.then((xattr) => leaf(info, place, xattr));
+  };
+  const leaf = (info: InodeInfo, place: Place, xattr: number): Promise<void> | undefined => {
+    const n = info.node;
     const ext = xattr !== INVALID_XATTR;
     switch (n.kind) {
       case 'file': {
@@ -143,17 +169,29 @@ export async function writeInodes(tree: Tree, numbered: Numbered, t: InodeTables
         const long = ext || info.nlink > 1 || sparse > 0 || n.size >= U32 || d.start >= U32;
         const S = long ? LRegInode : RegInode;
         const bytes = new Uint8Array(S.size + 4 * d.blocks.length);
-        const common = { start_block: d.start, fragment: d.fragment, offset: d.fragmentOffset, file_size: n.size };
-        if (long) LRegInode.encode({ ...base(info, InodeType.LREG, path), ...common, sparse, nlink: info.nlink, xattr }, bytes);
-        else RegInode.encode({ ...base(info, InodeType.REG, path), ...common }, bytes);
         const dv = new DataView(bytes.buffer);
-        d.blocks.forEach((b, i) => dv.setUint32(S.size + 4 * i, b, true));
+        if (long) LRegInode.encode({ ...base(info, InodeType.LREG, place), start_block: d.start, fragment: d.fragment, offset: d.fragmentOffset, file_size: n.size, sparse, nlink: info.nlink, xattr }, bytes);
+        else {
+          // The common inode (most of a tree's), written at RegInode's offsets without the generic encoder.
+          if (d.fragment > 0xffffffff || d.fragmentOffset > 0xffffffff) throw new RangeError(`squashfs_reg_inode: fragment ${d.fragment} offset ${d.fragmentOffset} do not fit`);
+          dv.setUint16(BASE.type, InodeType.REG, true);
+          dv.setUint16(BASE.mode, n.mode & 0o7777, true);
+          dv.setUint16(BASE.uid, t.ids.indexOf(n.uid), true);
+          dv.setUint16(BASE.guid, t.ids.indexOf(n.gid), true);
+          dv.setUint32(BASE.mtime, mtimeOf(n, place), true);
+          dv.setUint32(BASE.number, info.number, true);
+          dv.setUint32(REG.start, d.start, true);
+          dv.setUint32(REG.fragment, d.fragment, true);
+          dv.setUint32(REG.offset, d.fragmentOffset, true);
+          dv.setUint32(REG.size, n.size, true);
+        }
+        for (let i = 0; i < d.blocks.length; i++) dv.setUint32(S.size + 4 * i, d.blocks[i]!, true);
         return put(info, bytes);
       }
       case 'symlink': {
         const target = n.symlinkTarget ?? Buffer.alloc(0);
         const bytes = new Uint8Array(SymlinkInode.size + target.length + (ext ? 4 : 0));
-        SymlinkInode.encode({ ...base(info, ext ? InodeType.SYMLINK + EXTENDED : InodeType.SYMLINK, path), nlink: info.nlink, symlink_size: target.length }, bytes);
+        SymlinkInode.encode({ ...base(info, ext ? InodeType.SYMLINK + EXTENDED : InodeType.SYMLINK, place), nlink: info.nlink, symlink_size: target.length }, bytes);
         bytes.set(target, SymlinkInode.size);
         if (ext) new DataView(bytes.buffer).setUint32(SymlinkInode.size + target.length, xattr, true);
         return put(info, bytes);
@@ -162,39 +200,44 @@ export async function writeInodes(tree: Tree, numbered: Numbered, t: InodeTables
         const { major, minor } = n.rdev ?? { major: 0, minor: 0 };
         // squashfs_dev_inode.rdev keeps the old 32-bit encoding: 12 bits of major, 20 of minor.
         if (major > 0xfff || minor > 0xfffff) {
-          throw new DiskwrightError('E_SQUASHFS_DEVICE', `device ${path.toString()} is ${major}:${minor}; squashfs stores majors up to 4095 and minors up to 1048575`, { path: `${t.specPath}.contents`, value: path.toString() });
+          const path = pathOf(place).toString();
+          throw new DiskwrightError('E_SQUASHFS_DEVICE', `device ${path} is ${major}:${minor}; squashfs stores majors up to 4095 and minors up to 1048575`, { path: `${t.specPath}.contents`, value: path });
         }
         const rdev = ((major << 8) | (minor & 0xff) | ((minor & ~0xff) << 12)) >>> 0;
         const type = info.type + (ext ? EXTENDED : 0);
         const S = ext ? LDevInode : DevInode;
         const bytes = new Uint8Array(S.size);
-        if (ext) LDevInode.encode({ ...base(info, type, path), nlink: info.nlink, rdev, xattr }, bytes);
-        else DevInode.encode({ ...base(info, type, path), nlink: info.nlink, rdev }, bytes);
+        if (ext) LDevInode.encode({ ...base(info, type, place), nlink: info.nlink, rdev, xattr }, bytes);
+        else DevInode.encode({ ...base(info, type, place), nlink: info.nlink, rdev }, bytes);
         return put(info, bytes);
       }
       case 'fifo': case 'socket': {
         const type = info.type + (ext ? EXTENDED : 0);
         const bytes = new Uint8Array(ext ? LIpcInode.size : IpcInode.size);
-        if (ext) LIpcInode.encode({ ...base(info, type, path), nlink: info.nlink, xattr }, bytes);
-        else IpcInode.encode({ ...base(info, type, path), nlink: info.nlink }, bytes);
+        if (ext) LIpcInode.encode({ ...base(info, type, place), nlink: info.nlink, xattr }, bytes);
+        else IpcInode.encode({ ...base(info, type, place), nlink: info.nlink }, bytes);
         return put(info, bytes);
       }
       case 'dir': throw new Error('unreachable: directories are written by writeDir');
     }
   };
 
-  const writeDir = async (dir: TreeNode, path: Buffer, parentNumber: number): Promise<void> => {
+  const writeDir = async (dir: TreeNode, place: Place, parentNumber: number): Promise<void> => {
     const info = numbered.infos.get(dir)!;
     const entries: ListingEntry[] = [];
     let nameBytes = 0;
     for (const child of dir.children ?? []) {
       const c = numbered.infos.get(child)!;
-      const childPath = Buffer.concat([path, path.length > 1 ? Buffer.from('/') : Buffer.alloc(0), child.name]);
+      const childPlace: Place = { parent: place, name: child.name };
       if (child.name.length > NAME_LEN) {
-        throw new DiskwrightError('E_SQUASHFS_NAME', `${childPath.toString()}: a name of ${child.name.length} bytes; squashfs names hold at most ${NAME_LEN}`, { path: `${t.specPath}.contents`, value: childPath.toString() });
+        const path = pathOf(childPlace).toString();
+        throw new DiskwrightError('E_SQUASHFS_NAME', `${path}: a name of ${child.name.length} bytes; squashfs names hold at most ${NAME_LEN}`, { path: `${t.specPath}.contents`, value: path });
       }
-      if (child.kind === 'dir') await writeDir(child, childPath, info.number);
-      else if (!c.ref) await writeLeaf(c, childPath);
+      if (child.kind === 'dir') await writeDir(child, childPlace, info.number);
+      else if (!c.ref) {
+        const pending = writeLeaf(c, childPlace);
+        if (pending) await pending;
+      }
       entries.push({ name: child.name, block: c.ref!.block, offset: c.ref!.offset, inodeNumber: c.number, type: c.type });
       nameBytes += child.name.length + DirEntry.size;
     }
@@ -202,11 +245,11 @@ export async function writeInodes(tree: Tree, numbered: Numbered, t: InodeTables
     const at = t.dirs.ref();
     const position = t.dirs.position;
     await t.dirs.append(listing.bytes);
-    const xattr = await t.xattrs.idOf(dir.xattrs, path.toString());
+    const xattr = await xattrOf(dir, place);
     const fileSize = listing.bytes.length + 3;
     // mksquashfs (dir_scan6) makes a directory extended from 257 entries or 8 KiB of names on.
     const long = xattr !== INVALID_XATTR || listing.index.length > 0 || fileSize > 0xffff || entries.length >= 257 || nameBytes >= 8192;
-    const common = { ...base(info, long ? InodeType.LDIR : InodeType.DIR, path), start_block: at.block, offset: at.offset, nlink: info.nlink, file_size: fileSize, parent_inode: parentNumber };
+    const common = { ...base(info, long ? InodeType.LDIR : InodeType.DIR, place), start_block: at.block, offset: at.offset, nlink: info.nlink, file_size: fileSize, parent_inode: parentNumber };
     if (!long) {
       const bytes = new Uint8Array(DirInode.size);
       DirInode.encode(common, bytes);
@@ -226,7 +269,7 @@ export async function writeInodes(tree: Tree, numbered: Numbered, t: InodeTables
   };
 
   // The root's parent is one past the last inode number (mksquashfs get_parent_no).
-  await writeDir(tree.root, Buffer.from('/'), numbered.count + 1);
+  await writeDir(tree.root, { parent: undefined, name: Buffer.alloc(0) }, numbered.count + 1);
   const root = numbered.infos.get(tree.root)!.ref!;
   return { root: inodeRef(root.block, root.offset), refs };
 }

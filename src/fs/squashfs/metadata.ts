@@ -57,7 +57,21 @@ export class MetadataTable {
     throw new RangeError(`metadata position ${position} is past the table's ${this.position} bytes`);
   }
 
-  async append(bytes: Uint8Array): Promise<void> {
+  /**
+   * Append bytes; a block they complete is compressed before this resolves. Returns undefined when
+   * no block was completed (nearly every append: an inode is a few dozen bytes of an 8 KiB block),
+   * so callers await only when there is something to wait for.
+   */
+  append(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.used + bytes.length < METADATA_SIZE) {
+      this.cur.set(bytes, this.used);
+      this.used += bytes.length;
+      return undefined;
+    }
+    return this.appendFlushing(bytes);
+  }
+
+  private async appendFlushing(bytes: Uint8Array): Promise<void> {
     let at = 0;
     while (at < bytes.length) {
       const n = Math.min(bytes.length - at, METADATA_SIZE - this.used);
