@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Type-checks src, test and bench (tsconfig.test.json), then runs every test file under test/ with
-// Node's test runner and tsx. Files run one at a time (boot tests must not overlap; oracle tests
-// are I/O bound). Pass file filters as arguments:
+// Node's test runner and tsx, in two lanes (below): the QEMU boots one at a time beside every other
+// file one at a time. Pass file filters as arguments:
 //   npm test -- ext4 fat
 // As root, missing reference tools are installed first (scripts/install-oracles.sh, apt-get).
 // As any other user nothing is installed and sudo is never called: the missing tools are listed,
@@ -41,5 +41,28 @@ if (!isRoot) console.error('not root: tests that need loop devices, losetup or m
 const filters = process.argv.slice(2);
 const files = find('test').filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
 if (files.length === 0) { console.error('no test files match', filters); process.exit(1); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+
+// Two lanes, so both cores work: the QEMU boots (one emulated CPU each, mostly waiting on TCG) run
+// one after another in one lane, every other file one after another in the other. Boots never
+// overlap each other, and no two oracle files share the disk at once either. The boot lane's
+// report is held back and printed after the other's, so the log reads file by file.
+const isBoot = (f) => /(^|\/)boot\/|boot-qcow2|iso9660\/kernel/.test(f);
+const lanes = [files.filter((f) => !isBoot(f)), files.filter(isBoot)].filter((l) => l.length > 0);
+const args = (l) => ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...l];
+if (lanes.length === 1 || process.env.DISKWRIGHT_TEST_LANES === '1') {
+  const r = spawnSync(process.execPath, args(files), { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
+const { spawn } = await import('node:child_process');
+const { createWriteStream, mkdtempSync, readFileSync } = await import('node:fs');
+const { tmpdir } = await import('node:os');
+const held = join(mkdtempSync(join(tmpdir(), 'diskwright-test-')), 'boot-lane.log');
+const run = (l, out) => new Promise((done) => {
+  const child = spawn(process.execPath, args(l), { stdio: out ? ['ignore', 'pipe', 'pipe'] : 'inherit' });
+  if (out) { const w = createWriteStream(out); child.stdout.pipe(w); child.stderr.pipe(w); }
+  child.on('close', (code, signal) => done(code ?? (signal ? 1 : 0)));
+});
+const [main, boots] = await Promise.all([run(lanes[0]), run(lanes[1], held)]);
+process.stdout.write(`\n# boot lane (${lanes[1].length} files, run beside the others)\n`);
+process.stdout.write(readFileSync(held));
+process.exit(main || boots);

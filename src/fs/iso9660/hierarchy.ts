@@ -14,7 +14,7 @@
  * h.isoDirs[0]; // the root, then every directory in path table order (level, parent, name)
  */
 import type { Tree, TreeNode } from '../../tree/model.js';
-import { isoDirIdOf, isoFileIdOf, isoVariant, jolietNameOf, jolietNameVariant, nameText, uniqueNames } from './names.js';
+import { isoDirIdOf, isoFileIdOf, isoVariant, jolietNameOf, jolietNameVariant, nameText, uniqueNames, type NameVariant } from './names.js';
 
 /** One file of the image (all names of a hard link share it). */
 export interface Inode {
@@ -249,59 +249,73 @@ function byId(a: IsoEntry, b: IsoEntry): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Identifiers unique in every directory, records sorted (9.3), and the directories in path table order. */
-function orderIso(root: IsoDir): IsoDir[] {
-  const out: IsoDir[] = [];
-  const queue: IsoDir[] = [root];
+/** How one hierarchy names, orders and descends its entries (ECMA-119 and Joliet differ only in these). */
+interface Naming<D, E> {
+  get(e: E): string;
+  set(e: E, name: string): void;
+  compare(a: E, b: E): number;
+  variant: NameVariant<string>;
+  /** Whether the entry's raw name is its recorded name as it is (it keeps it when others map to it too). */
+  exact(e: E, wanted: string): boolean;
+  /** Called on each entry once its directory's names are final; returns the directory to descend into. */
+  settle(e: E): D | undefined;
+}
+
+/**
+ * Names unique in every directory, records sorted, and the directories in path table order
+ * (breadth first, ECMA-119 9.4 / 6.9.1). Names that came out alike sit side by side once sorted;
+ * nearly every directory has none, and only then are they numbered, in the tree's order.
+ */
+function orderHierarchy<D extends { number: number; children: E[] }, E>(root: D, naming: Naming<D, E>): D[] {
+  const out: D[] = [];
+  const queue: D[] = [root];
   for (let qi = 0; qi < queue.length; qi++) {
     const dir = queue[qi]!;
     dir.number = out.length + 1;
     out.push(dir);
     const kids = dir.children;
     const treeOrder = kids.slice();
-    kids.sort(byId);
-    // Names that came out alike sit side by side once sorted; nearly every directory has none.
+    kids.sort(naming.compare);
     let alike = false;
-    for (let i = 1; i < kids.length && !alike; i++) alike = kids[i]!.id === kids[i - 1]!.id;
+    for (let i = 1; i < kids.length && !alike; i++) alike = naming.get(kids[i]!) === naming.get(kids[i - 1]!);
     if (alike) {
-      // Numbered in the tree's order; a raw name that is its own identifier (README.TXT, BOOT) keeps it when others map to it too.
-      const wanted = treeOrder.map((e) => e.id);
-      const ids = uniqueNames(wanted, isoVariant, treeOrder.map((e, i) => isOwnId(e.name, wanted[i]!)));
-      treeOrder.forEach((e, i) => { e.id = ids[i]!; });
-      kids.sort(byId);
+      const wanted = treeOrder.map(naming.get);
+      const names = uniqueNames(wanted, naming.variant, treeOrder.map((e, i) => naming.exact(e, wanted[i]!)));
+      treeOrder.forEach((e, i) => naming.set(e, names[i]!));
+      kids.sort(naming.compare);
     }
-    // Files carry the version (ECMA-119 7.5.1); a placeholder is a file record without one, as libisofs writes it.
     for (const e of kids) {
-      e.recorded = e.kind === 'file' ? `${e.id};1` : e.id;
-      if (e.kind === 'dir') queue.push(e.dir!);
+      const sub = naming.settle(e);
+      if (sub) queue.push(sub);
     }
   }
   return out;
 }
 
-/** Joliet names unique in every directory, records sorted, and the directories in path table order. */
+/** ECMA-119: d-character identifiers in 9.3 order. */
+function orderIso(root: IsoDir): IsoDir[] {
+  return orderHierarchy<IsoDir, IsoEntry>(root, {
+    get: (e) => e.id,
+    set: (e, id) => { e.id = id; },
+    compare: byId,
+    variant: isoVariant,
+    exact: (e, wanted) => isOwnId(e.name, wanted),
+    // Files carry the version (ECMA-119 7.5.1); a placeholder is a file record without one, as libisofs writes it.
+    settle: (e) => {
+      e.recorded = e.kind === 'file' ? `${e.id};1` : e.id;
+      return e.kind === 'dir' ? e.dir! : undefined;
+    },
+  });
+}
+
+/** Joliet: UCS-2 names in code-unit order, as libisofs sorts them; a name Joliet holds as it is keeps it. */
 function orderJoliet(root: JolietDir): JolietDir[] {
-  const byName = (a: JolietEntry, b: JolietEntry): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const out: JolietDir[] = [];
-  const queue: JolietDir[] = [root];
-  for (let qi = 0; qi < queue.length; qi++) {
-    const dir = queue[qi]!;
-    dir.number = out.length + 1;
-    out.push(dir);
-    const kids = dir.children;
-    const treeOrder = kids.slice();
-    // Code-unit order, as libisofs sorts them; names that came out alike sit side by side.
-    kids.sort(byName);
-    let alike = false;
-    for (let i = 1; i < kids.length && !alike; i++) alike = kids[i]!.name === kids[i - 1]!.name;
-    if (alike) {
-      // A name Joliet holds as it is keeps it when another one is changed into it.
-      const wanted = treeOrder.map((e) => e.name);
-      const names = uniqueNames(wanted, jolietNameVariant, treeOrder.map((e, i) => wanted[i] === nameText(e.raw)));
-      treeOrder.forEach((e, i) => { e.name = names[i]!; });
-      kids.sort(byName);
-    }
-    for (const e of kids) if (e.dir) queue.push(e.dir);
-  }
-  return out;
+  return orderHierarchy<JolietDir, JolietEntry>(root, {
+    get: (e) => e.name,
+    set: (e, name) => { e.name = name; },
+    compare: (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    variant: jolietNameVariant,
+    exact: (e, wanted) => wanted === nameText(e.raw),
+    settle: (e) => e.dir,
+  });
 }
