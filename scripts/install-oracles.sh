@@ -4,7 +4,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(fdisk gdisk parted e2fsprogs dosfstools mtools qemu-utils qemu-system-x86 ovmf xorriso genisoimage
-      squashfs-tools zstd xz-utils bzip2 gzip cpio attr acl libcap2-bin debootstrap time mount ca-certificates)
+      squashfs-tools zstd xz-utils bzip2 gzip cpio attr acl libcap2-bin debootstrap time mount ca-certificates
+      nix-bin)
 if [ "$(id -u)" = 0 ]; then SUDO=
 elif command -v sudo >/dev/null; then SUDO=sudo
 else echo "install-oracles.sh: installing packages needs root, and sudo is not installed; run this script as root" >&2; exit 1

@@ -25,7 +25,7 @@ if (tsc.status !== 0) { console.error('type errors (npm run typecheck): not runn
 
 // The oracles (sfdisk, sgdisk, e2fsck, fsck.fat, mtools, qemu-img, qemu-system, ...) come from
 // Debian packages; install them first if any is missing (as root only).
-const oracles = ['sfdisk', 'sgdisk', 'parted', 'e2fsck', 'debugfs', 'fsck.fat', 'mcopy', 'qemu-img', 'qemu-system-x86_64', 'zstd', 'xz', 'bzip2', 'cpio', 'getfattr', 'setfacl', 'getcap', '/usr/bin/time'];
+const oracles = ['sfdisk', 'sgdisk', 'parted', 'e2fsck', 'debugfs', 'fsck.fat', 'mcopy', 'qemu-img', 'qemu-system-x86_64', 'zstd', 'xz', 'bzip2', 'cpio', 'getfattr', 'setfacl', 'getcap', '/usr/bin/time', 'nix-build'];
 const missing = oracles.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
 const isRoot = process.getuid?.() === 0;
 if (missing.length && isRoot) {
