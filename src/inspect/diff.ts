@@ -5,7 +5,7 @@
  * analysis make-disk-image documents by hand, done by the tool.
  */
 import { diffFilesystems, type FileChange } from './filediff.js';
-import { openFs, volumes } from './files.js';
+import { openFs, READABLE, volumes } from './files.js';
 import { hashSource, inspectImage } from './inspect.js';
 import { subSource, type ImageSource } from './source.js';
 
@@ -27,7 +27,6 @@ export interface DiffResult {
 }
 
 const WINDOW = 4 << 20;
-const READABLE = new Set(['ext2', 'ext3', 'ext4', 'vfat']);
 
 /** True when two sources hold the same bytes; windows that both know to be holes are not read. */
 export function sameBytes(a: ImageSource, b: ImageSource): boolean {
@@ -79,7 +78,7 @@ export function diffImages(a: ImageSource, b: ImageSource, images: { a: string; 
     cmp(say('filesystem details'), x?.fs.details, y?.fs.details);
     const sa = x?.source ?? subSource(a, 0, 0), sb = y?.source ?? subSource(b, 0, 0);
     if (!sameBytes(sa, sb)) cmp(say('content sha256'), hashSource(sa), hashSource(sb));
-    if (x && y && x.fs.type === y.fs.type && READABLE.has(x.fs.type)) {
+    if (x && y && x.fs.type === y.fs.type && READABLE.includes(x.fs.type)) {
       const changes = diffFilesystems(openFs(x, images.a), images.a, openFs(y, images.b), images.b);
       if (changes.length) files.push({ partition: tag, changes });
     }

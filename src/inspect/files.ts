@@ -1,12 +1,14 @@
 /**
  * The file commands' view of an image: which partition (`PART:` a number, a GPT name or a
- * filesystem label; or the only one that holds the path), its filesystem reader (ext2/3/4 and FAT
- * beside their writers), paths resolved inside the image (symlinks followed within it, `..` never
+ * filesystem label; or the only one that holds the path), its filesystem reader (ext2/3/4, FAT, ISO 9660
+ * and squashfs, beside their writers), paths resolved inside the image (symlinks followed within it, `..` never
  * above its root), and a bounded walk (a directory met twice is a loop).
  */
 import { DiskwrightError } from '../errors.js';
 import { Ext4Reader } from '../fs/ext4/read.js';
 import { FatReader } from '../fs/fat/read.js';
+import { IsoReader } from '../fs/iso9660/read.js';
+import { SquashfsReader } from '../fs/squashfs/read.js';
 import type { FsNode, FsReader } from './fsread.js';
 import { probeFilesystem, type FoundFilesystem } from './probe.js';
 import { subSource, type ImageSource } from './source.js';
@@ -38,9 +40,14 @@ export function openFs(v: FsVolume, image: string): FsReader {
   switch (v.fs.type) {
     case 'ext2': case 'ext3': case 'ext4': return new Ext4Reader(v.source, place);
     case 'vfat': return new FatReader(v.source, place);
+    case 'iso9660': return new IsoReader(v.source, place);
+    case 'squashfs': return new SquashfsReader(v.source, place);
     default: throw new DiskwrightError('E_FS_UNREADABLE', `${image}: ${v.what} holds ${v.fs.type === 'unknown' ? 'no filesystem diskwright recognises' : `a ${v.fs.type} filesystem, which diskwright cannot read yet`}`, { value: image });
   }
 }
+
+/** Filesystem types `openFs` has a reader for. */
+export const READABLE: readonly string[] = ['ext2', 'ext3', 'ext4', 'vfat', 'iso9660', 'squashfs'];
 
 /** `[PART:]PATH` split: PART before the first ':' when what follows starts with '/'. */
 export function splitTarget(arg: string): { part: string | undefined; path: string } {
@@ -62,7 +69,7 @@ export function pickVolume(src: ImageSource, image: string, part: string | undef
     if (!v) throw new DiskwrightError('E_NOT_FOUND', `${image} has no partition ${part} (partitions ${describe(all) || 'none'})`, { value: part });
     return { volume: v, reader: openFs(v, image) };
   }
-  const readable = all.filter((v) => ['ext2', 'ext3', 'ext4', 'vfat'].includes(v.fs.type));
+  const readable = all.filter((v) => READABLE.includes(v.fs.type));
   if (readable.length === 0) throw new DiskwrightError('E_FS_UNREADABLE', `${image}: no filesystem diskwright can read (${describe(all) || 'no partitions'})`, { value: image });
   if (readable.length === 1) return { volume: readable[0]!, reader: openFs(readable[0]!, image) };
   const holding = readable.filter((v) => {

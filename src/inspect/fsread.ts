@@ -41,7 +41,7 @@ export interface FsNode {
 export interface DirEntry { name: Buffer; node: FsNode }
 
 export interface FsReader {
-  /** 'ext4' (ext2/3/4), 'vfat'. */
+  /** 'ext4' (ext2/3/4), 'vfat', 'iso9660', 'squashfs'. */
   readonly type: string;
   /** What the format keeps, so comparisons skip the rest (FAT: no owners, modes, links or xattrs; 2-second times). */
   readonly keeps: { owners: boolean; modes: boolean; links: boolean; xattrs: boolean; devices: boolean; timeGranularityNs: number };

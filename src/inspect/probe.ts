@@ -1,7 +1,9 @@
 import { BootSector16, BootSector32 } from '../fs/fat/bootsector.js';
 import { COMPAT_HAS_JOURNAL, EXT4_SUPER_MAGIC, INCOMPAT_64BIT, INCOMPAT_EXTENTS, RO_COMPAT_METADATA_CSUM, Superblock } from '../fs/ext4/superblock.js';
 import { formatUuid } from '../util/ids.js';
-import { defineStruct, safeNumber, type DecodedValue } from '../util/struct.js';
+import { SECTOR, SYSTEM_AREA_SECTORS, VolumeDescriptor } from '../fs/iso9660/structs.js';
+import { SQUASHFS_MAGIC, SuperBlock as SquashfsSuperBlock } from '../fs/squashfs/format.js';
+import { safeNumber, type DecodedValue } from '../util/struct.js';
 import type { ImageSource } from './source.js';
 
 export interface FoundFilesystem {
@@ -13,42 +15,13 @@ export interface FoundFilesystem {
 }
 
 /*
- * Filesystems diskwright writes are probed through their writers' declarations (ext4 `Superblock`,
- * FAT `BootSector16`/`BootSector32`). squashfs and ISO 9660 have no writer yet: their superblocks
- * are declared here, and move beside their writers when those exist.
+ * Every filesystem is probed through its writer's declarations: ext4 `Superblock`, FAT
+ * `BootSector16`/`BootSector32`, squashfs `SuperBlock` (fs/squashfs/format.ts), ISO 9660
+ * `VolumeDescriptor` (fs/iso9660/structs.ts).
  */
 
-/** squashfs 4.0 superblock (squashfs-tools squashfs_fs.h `struct squashfs_super_block`). */
-export const SquashfsSuperblock = defineStruct('squashfs_super_block', 96, [
-  { name: 's_magic', offset: 0x00, kind: 'u32le' },
-  { name: 'inodes', offset: 0x04, kind: 'u32le' },
-  { name: 'mkfs_time', offset: 0x08, kind: 'u32le' },
-  { name: 'block_size', offset: 0x0c, kind: 'u32le' },
-  { name: 'fragments', offset: 0x10, kind: 'u32le' },
-  { name: 'compression', offset: 0x14, kind: 'u16le' },
-  { name: 'block_log', offset: 0x16, kind: 'u16le' },
-  { name: 'flags', offset: 0x18, kind: 'u16le' },
-  { name: 'no_ids', offset: 0x1a, kind: 'u16le' },
-  { name: 's_major', offset: 0x1c, kind: 'u16le' },
-  { name: 's_minor', offset: 0x1e, kind: 'u16le' },
-  { name: 'root_inode', offset: 0x20, kind: 'u64le' },
-  { name: 'bytes_used', offset: 0x28, kind: 'u64le' },
-]);
-const SQUASHFS_MAGIC = 0x73717368; // "hsqs"
-
 /** ECMA-119 8.4: the Primary Volume Descriptor, at logical sector 16 (byte 32768). */
-export const PrimaryVolumeDescriptor = defineStruct('ISO 9660 primary volume descriptor', 2048, [
-  { name: 'type', offset: 0, kind: 'u8' },
-  { name: 'id', offset: 1, kind: { bytes: 5 } },
-  { name: 'version', offset: 6, kind: 'u8' },
-  { name: 'system_id', offset: 8, kind: { bytes: 32 } },
-  { name: 'volume_id', offset: 40, kind: { bytes: 32 } },
-  { name: 'volume_space_size', offset: 80, kind: 'u32both' },
-  { name: 'volume_set_size', offset: 120, kind: 'u16both' },
-  { name: 'volume_sequence_number', offset: 124, kind: 'u16both' },
-  { name: 'logical_block_size', offset: 128, kind: 'u16both' },
-]);
-const PVD_OFFSET = 16 * 2048;
+const PVD_OFFSET = SYSTEM_AREA_SECTORS * SECTOR;
 
 /** Text of a space- or NUL-padded field. */
 const text = (b: DecodedValue): string => Buffer.from(b as Uint8Array).toString('latin1').replace(/[\0 ]+$/, '');
@@ -83,15 +56,15 @@ export function probeFilesystem(src: ImageSource): FoundFilesystem {
     }
   }
   const head = src.read(0, 512);
-  if (head.length >= SquashfsSuperblock.size) {
-    const sq = SquashfsSuperblock.decode(head);
+  if (head.length >= SquashfsSuperBlock.size) {
+    const sq = SquashfsSuperBlock.decode(head);
     if (sq.s_magic === SQUASHFS_MAGIC) return { type: 'squashfs', size: num(sq.bytes_used), details: { inodes: num(sq.inodes), blockSize: num(sq.block_size) } };
   }
-  const pvdBytes = src.read(PVD_OFFSET, PrimaryVolumeDescriptor.size);
-  if (pvdBytes.length >= PrimaryVolumeDescriptor.size) {
-    const pvd = PrimaryVolumeDescriptor.decode(pvdBytes);
-    if (text(pvd.id) === 'CD001') {
-      return { type: 'iso9660', label: text(pvd.volume_id), size: num(pvd.volume_space_size) * num(pvd.logical_block_size), details: { systemId: text(pvd.system_id) } };
+  const pvdBytes = src.read(PVD_OFFSET, VolumeDescriptor.size);
+  if (pvdBytes.length >= VolumeDescriptor.size) {
+    const pvd = VolumeDescriptor.decode(pvdBytes);
+    if (text(pvd.standard_identifier) === 'CD001') {
+      return { type: 'iso9660', label: text(pvd.volume_identifier), size: num(pvd.volume_space_size) * num(pvd.logical_block_size), details: { systemId: text(pvd.system_identifier) } };
     }
   }
   // FAT: boot signature 0x55AA and a sane BPB (fatgen103 §3.1, "Boot Sector and BPB").

@@ -2,7 +2,9 @@
  * The filesystem readers alone on many damaged filesystems, in process (the spawned fuzz test
  * covers the CLI; this one reaches far more cases per second): ext4 from diskwright, from
  * `mke2fs -d` and ext2 with block maps from `mke2fs -t ext2`, FAT from diskwright and from
- * `mkfs.fat` + `mcopy`, each damaged in its metadata blocks (bytes set, 32-bit words set to
+ * `mkfs.fat` + `mcopy`, ISO 9660 from diskwright (Rock Ridge, Joliet, zisofs, a relocated deep
+ * directory) and from `xorriso -as mkisofs -R -J`, squashfs from diskwright (zstd) and from
+ * `mksquashfs -comp xz`, each damaged in its metadata blocks (bytes set, 32-bit words set to
  * extremes or to other metadata blocks' numbers, blocks copied over others) and then walked completely: every directory listed, every
  * file read, every link and xattr read. Anything thrown must be a DiskwrightError naming the
  * image, the structure and an offset; no case may take more than a few seconds.
@@ -14,6 +16,8 @@ import { after, before, test } from 'node:test';
 import { DiskwrightError } from '../../src/errors.js';
 import { Ext4Reader } from '../../src/fs/ext4/read.js';
 import { FatReader } from '../../src/fs/fat/read.js';
+import { IsoReader } from '../../src/fs/iso9660/read.js';
+import { SquashfsReader } from '../../src/fs/squashfs/read.js';
 import { walk } from '../../src/inspect/files.js';
 import type { FsReader, ReadSource } from '../../src/inspect/fsread.js';
 import { prng } from '../helpers/prng.js';
@@ -23,7 +27,8 @@ import { build, sourceTree } from './fixtures.js';
 const CASES = Number(process.env.DW_FSFUZZ_CASES ?? 600);
 const { dir, cleanup } = tempDir('dw-fsfuzz-');
 after(cleanup);
-const images: { name: string; bytes: Buffer; open: (src: ReadSource) => FsReader }[] = [];
+/** `metadata`: where the metadata is (the first half, or all of a squashfs, whose tables follow its data). */
+const images: { name: string; bytes: Buffer; open: (src: ReadSource) => FsReader; metadata: 'first half' | 'all' }[] = [];
 
 before(async () => {
   const tree = sourceTree(dir, 'fsfuzz');
@@ -35,10 +40,20 @@ before(async () => {
   runOk('mke2fs', ['-q', '-F', '-t', 'ext2', '-b', '1024', '-d', tree, ext2, '4M']);
   runOk('mkfs.fat', ['-C', '-F', '16', mkfat, String(16 * 1024)]);
   runOk('sh', ['-c', `cd '${tree}' && MTOOLS_SKIP_CHECK=1 mcopy -s -i '${mkfat}' * ::/`]);
+  const oursIso = join(dir, 'ours.iso'), oursSq = join(dir, 'ours.sqfs'), xorriso = join(dir, 'xorriso.iso'), mksq = join(dir, 'mksquashfs.sqfs');
+  await build({ name: 'i', seed: 'i', table: 'none', partitions: [{ filesystem: 'iso9660', iso9660: { joliet: true, zisofs: true }, contents: [{ source: tree, target: '/' }, { target: '/l', symlink: 'x'.repeat(80) }, { target: '/a/b/c/d/e/f/g/h/i/j/deep', text: 'deep\n' }] }] }, oursIso);
+  await build({ name: 's', seed: 's', table: 'none', partitions: [{ filesystem: 'squashfs', squashfs: { compression: 'zstd', blockSize: '4KiB' }, contents: [{ source: tree, target: '/' }, { target: '/l', symlink: 'x'.repeat(80) }] }] }, oursSq);
+  runOk('xorriso', ['-as', 'mkisofs', '-R', '-J', '-quiet', '-o', xorriso, tree]);
+  runOk('mksquashfs', [tree, mksq, '-comp', 'xz', '-b', '4096', '-xattrs', '-noappend', '-quiet', '-no-progress']);
   const ext = (src: ReadSource): FsReader => new Ext4Reader(src, { image: 'img', base: 0 });
   const vfat = (src: ReadSource): FsReader => new FatReader(src, { image: 'img', base: 0 });
-  for (const [name, path, open] of [['ours ext4', ours, ext], ['mke2fs ext4', mke2fs, ext], ['mke2fs ext2', ext2, ext], ['ours FAT', fat, vfat], ['mkfs.fat FAT16', mkfat, vfat]] as const) {
-    images.push({ name, bytes: readFileSync(path), open });
+  const iso = (src: ReadSource): FsReader => new IsoReader(src, { image: 'img', base: 0 });
+  const sq = (src: ReadSource): FsReader => new SquashfsReader(src, { image: 'img', base: 0 });
+  for (const [name, path, open, metadata] of [
+    ['ours ext4', ours, ext, 'first half'], ['mke2fs ext4', mke2fs, ext, 'first half'], ['mke2fs ext2', ext2, ext, 'first half'], ['ours FAT', fat, vfat, 'first half'], ['mkfs.fat FAT16', mkfat, vfat, 'first half'],
+    ['ours ISO 9660', oursIso, iso, 'first half'], ['xorriso ISO 9660', xorriso, iso, 'first half'], ['ours squashfs', oursSq, sq, 'all'], ['mksquashfs squashfs', mksq, sq, 'all'],
+  ] as const) {
+    images.push({ name, bytes: readFileSync(path), open, metadata });
   }
 });
 
@@ -65,7 +80,7 @@ test(`${CASES} damaged copies of each filesystem are read to the end or refused 
     const rand = prng(`fsfuzz:${img.name}`);
     // Metadata: the non-zero 1 KiB blocks of the first half (superblock, descriptors, bitmaps, inodes, FATs, directories).
     const blocks: number[] = [];
-    for (let b = 0; b < img.bytes.length / 2; b += 1024) if (img.bytes.subarray(b, b + 1024).some((x) => x !== 0)) blocks.push(b);
+    for (let b = 0; b < (img.metadata === 'all' ? img.bytes.length : img.bytes.length / 2); b += 1024) if (img.bytes.subarray(b, b + 1024).some((x) => x !== 0)) blocks.push(b);
     let ok = 0, refused = 0, slowest = 0;
     for (let i = 0; i < CASES; i++) {
       const b = Buffer.from(img.bytes);

@@ -52,7 +52,7 @@ export const BG_INODE_UNINIT = 0x1;
 export const BG_ITABLE_ZEROED = 0x4;
 
 /** Seal group `group`'s descriptor at `buf[offset]` (bg_checksum zero while it is summed). */
-function sealGroupDesc(buf: Uint8Array, offset: number, group: number, csumSeed: number): void {
+export function sealGroupDesc(buf: Uint8Array, offset: number, group: number, csumSeed: number): void {
   GroupDesc.encode({ bg_checksum: 0 }, buf, offset);
   let c = crc32cU32(csumSeed, group);
   c = crc32cUpdate(c, buf, offset, offset + GroupDesc.size);

@@ -16,6 +16,7 @@ import { DirEntry } from './dir.js';
 import { GroupDesc } from './group.js';
 import { EXT4_EXTENTS_FL, I_BLOCK, I_BLOCK_SIZE, Inode } from './inode.js';
 import { blockMapRuns, extentRuns, type BlockRun, type MapContext } from './read-map.js';
+import { Ext4Checksums } from './read-csum.js';
 import { regionXattrs, type XattrContext } from './read-xattr.js';
 import { EXT4_SUPER_MAGIC, INCOMPAT_64BIT, Superblock } from './superblock.js';
 
@@ -52,6 +53,8 @@ export class Ext4Reader implements FsReader {
   private readonly hasExtra: boolean;
   private readonly map: MapContext;
   private runsCache: { id: number; runs: BlockRun[] } | undefined;
+  /** metadata_csum checks (read-csum.ts), when the filesystem has them. */
+  private readonly csum: Ext4Checksums | undefined;
 
   constructor(private readonly src: ReadSource, private readonly place: FsPlace) {
     const sbBytes = this.bytes(1024, Superblock.size, SB);
@@ -83,6 +86,7 @@ export class Ext4Reader implements FsReader {
     if (this.descSize & (this.descSize - 1)) throw this.corrupt(SB, 1024, `s_desc_size ${this.descSize} is not a power of two`);
     this.gdtAt = (firstData + 1) * B;
     if (this.gdtAt + this.groups * this.descSize > this.blocksCount * B) throw this.corrupt(SB, 1024, `${this.groups} group descriptors do not fit in the filesystem`);
+    this.csum = Ext4Checksums.of(sbBytes, (s, o, w) => this.corrupt(s, o, w));
     this.map = {
       blockSize: B, blocksCount: this.blocksCount,
       block: (pblk, structure) => this.bytes(pblk * B, B, structure),
@@ -113,6 +117,7 @@ export class Ext4Reader implements FsReader {
     const descAt = this.gdtAt + g * this.descSize;
     const desc = new Uint8Array(GroupDesc.size);
     desc.set(this.bytes(descAt, Math.min(this.descSize, GroupDesc.size), 'ext4 group descriptor'));
+    this.csum?.groupDesc(g, desc, this.descSize, descAt);
     const table = safeNumber(GroupDesc.decodeField(desc, 'bg_inode_table'));
     if (table === undefined || table === 0 || table + Math.ceil((this.inodesPerGroup * this.inodeSize) / this.blockSize) > this.blocksCount) {
       throw this.corrupt('ext4 group descriptor', descAt, `group ${g}: inode table at block ${String(GroupDesc.decodeField(desc, 'bg_inode_table'))} is outside the filesystem`);
@@ -126,6 +131,7 @@ export class Ext4Reader implements FsReader {
     if (!kind) throw this.corrupt(`ext4 inode ${ino}`, at, `i_mode 0${modeBits.toString(8)} names no file type`);
     const extra = this.hasExtra ? (v.i_extra_isize as number) : 0;
     if (extra > this.inodeSize - 128 || extra % 4) throw this.corrupt(`ext4 inode ${ino}`, at, `i_extra_isize ${extra} does not fit the ${this.inodeSize}-byte inode`);
+    this.csum?.inode(ino, raw, this.inodeSize, extra, at);
     const size = kind === 'file' || kind === 'dir' || kind === 'symlink' ? safeNumber(v.i_size) : 0;
     if (size === undefined) throw this.corrupt(`ext4 inode ${ino}`, at, `i_size ${String(v.i_size)} is larger than 2^53`);
     /** A time with its extra word when i_extra_isize covers it (inodes.rst "Inode Timestamps"). */
@@ -159,7 +165,17 @@ export class Ext4Reader implements FsReader {
     if (this.runsCache?.id === n.id) return this.runsCache.runs;
     const maxLblk = Math.ceil(n.size / this.blockSize);
     const iblock = n.raw.subarray(I_BLOCK, I_BLOCK + I_BLOCK_SIZE);
-    const runs = n.flags & EXT4_EXTENTS_FL ? extentRuns(this.map, iblock, n.at + I_BLOCK, maxLblk) : blockMapRuns(this.map, iblock, n.at + I_BLOCK, maxLblk);
+    const csum = this.csum, seed = csum?.inodeSeed(n.id, n.raw);
+    // Extent tree blocks are checked against their tails as the walk reads them.
+    const map: MapContext = csum ? {
+      ...this.map,
+      block: (pblk, structure) => {
+        const b = this.map.block(pblk, structure);
+        if (structure === 'ext4 extent block') csum.extentBlock(b, pblk * this.blockSize, seed!);
+        return b;
+      },
+    } : this.map;
+    const runs = n.flags & EXT4_EXTENTS_FL ? extentRuns(map, iblock, n.at + I_BLOCK, maxLblk) : blockMapRuns(map, iblock, n.at + I_BLOCK, maxLblk);
     // One file cannot own more blocks than the filesystem has: more means runs alias one another
     // (a small image posing as a huge file, read over and over).
     let mapped = 0;
@@ -237,7 +253,9 @@ export class Ext4Reader implements FsReader {
       for (let k = 0; k < r.len && (r.lblk + k) * B < n.size; k++) {
         if (r.unwritten) continue;
         const at = (r.pblk + k) * B;
-        this.entries(this.bytes(at, B, `ext4 directory block of inode ${n.id}`), at, out, `ext4 directory block of inode ${n.id}`);
+        const block = this.bytes(at, B, `ext4 directory block of inode ${n.id}`);
+        if (this.csum) this.csum.dirBlock(block, at, this.csum.inodeSeed(n.id, n.raw));
+        this.entries(block, at, out, `ext4 directory block of inode ${n.id}`);
       }
     }
     return out;

@@ -229,3 +229,32 @@ export function paddedText(bytes: Uint8Array, width: number, ucs2 = false): Uint
   out.set(bytes.subarray(0, width - (ucs2 ? width % 2 : 0)));
   return out;
 }
+
+/** Days from 1970-01-01 to the civil date (H. Hinnant's days-from-civil, the inverse of `civil`). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = year - (month <= 2 ? 1 : 0);
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/**
+ * ECMA-119 9.1.5 read back: the 7-byte recording date at `buf[at]` as Unix seconds (its GMT offset,
+ * a signed count of 15-minute units, taken off). Out-of-range fields are taken as they come: a
+ * reader reports what is recorded.
+ */
+export function decodeRecordingDate(buf: Uint8Array, at = 0): number {
+  const offset = (buf[at + 6]! << 24) >> 24;
+  return daysFromCivil(1900 + buf[at]!, buf[at + 1]!, buf[at + 2]!) * 86400 + buf[at + 3]! * 3600 + buf[at + 4]! * 60 + buf[at + 5]! - offset * 900;
+}
+
+/** ECMA-119 8.4.26.1 read back: the 17-byte digit form at `buf[at]` as Unix seconds (0 when "not specified" or not digits). */
+export function decodeVolumeDate(buf: Uint8Array, at = 0): number {
+  const digits = Buffer.from(buf.subarray(at, at + 16)).toString('latin1');
+  if (!/^\d{16}$/.test(digits) || /^0+$/.test(digits)) return 0;
+  const n = (s: number, l: number): number => Number(digits.slice(s, s + l));
+  const offset = (buf[at + 16]! << 24) >> 24;
+  return daysFromCivil(n(0, 4), n(4, 2), n(6, 2)) * 86400 + n(8, 2) * 3600 + n(10, 2) * 60 + n(12, 2) - offset * 900;
+}
