@@ -110,10 +110,15 @@ test('an interrupted build (SIGINT) exits non-zero and leaves no output or tempo
   const child = spawn(process.execPath, [...CLI, 'build', slow, '-o', join(outDir, 'slow.img'), '--sha256', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-  await new Promise((r) => setTimeout(r, 2500));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  let done = false;
+  void exited.then(() => { done = true; });
+  // Wait for the temporary output to appear (start-up takes longer on a loaded machine), then interrupt.
+  for (let waited = 0; !done && readdirSync(outDir).length === 0 && waited < 60_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!done, `the build ended before it could be interrupted: ${stderr}`);
   assert.ok(readdirSync(outDir).length === 1, 'a temporary file exists while building');
   child.kill('SIGINT');
-  const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const code = await exited;
   assert.equal(code, 130, stderr);
   assert.deepEqual(readdirSync(outDir), []);
 });
