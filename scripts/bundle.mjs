@@ -29,7 +29,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = join(ROOT, 'src');
 const DIST = resolve(process.argv[2] ?? join(ROOT, 'dist'));
 /** Pure-JS packages compiled into the bundle (all MIT or ISC; their notices are kept, see below). */
-const BUNDLED = ['cac', 'valibot', 'yaml', '@valibot/to-json-schema'];
+const BUNDLED = ['cac', 'valibot', 'yaml', '@valibot/to-json-schema', '@noble/hashes'];
 const packageOf = (spec) => spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
 
 const dwPlugin = {

@@ -3,7 +3,7 @@
 # scripts/test.mjs calls this when a tool is missing, so `npm test` works on a fresh machine.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-PKGS=(fdisk gdisk parted e2fsprogs dosfstools mtools qemu-utils qemu-system-x86 ovmf xorriso genisoimage
+PKGS=(chromium fdisk gdisk parted e2fsprogs dosfstools mtools qemu-utils qemu-system-x86 ovmf xorriso genisoimage
       squashfs-tools zstd xz-utils bzip2 gzip cpio attr acl libcap2-bin debootstrap time mount ca-certificates
       nix-bin)
 if [ "$(id -u)" = 0 ]; then SUDO=

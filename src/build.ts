@@ -1,22 +1,25 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bootFilesOf, checkBootOutputs, planBoot, writeBootOutputs, type BootOutput } from './boot/index.js';
 import { emit } from './container/emit.js';
 import { readRawVolume, readRawVolumeAsync } from './container/read/raw.js';
-import { containerWriter } from './container/registry.js';
-import { DiskwrightError } from './errors.js';
 import type { Volume } from './extent/extent.js';
 import { filesystemHandler } from './fs/registry.js';
-import type { FsContext, FsInfo, PlannedFilesystem } from './fs/types.js';
+import type { FsContext, FsInfo } from './fs/types.js';
 import { presetError } from './spec/presets.js';
 import { resolveSpec } from './spec/validate.js';
-import type { ImageSpec, ResolvedPartition, ResolvedSpec } from './spec/types.js';
-import { assembleDisk, gptPartitions } from './table/assemble.js';
-import { layoutDisk, type DiskLayout } from './table/layout.js';
+import type { ImageSpec, ResolvedSpec } from './spec/types.js';
+import { assembleDisk } from './table/assemble.js';
+import type { DiskLayout } from './table/layout.js';
 import { buildResolvedTree } from './tree/build.js';
 import type { ResolvedEntry } from './tree/entries.js';
 import { prepareTarInputs, TarInputs } from './tree/tarinput.js';
 import type { Tree } from './tree/model.js';
+import { reportOf, type BuildReport, type NestedReport } from './report.js';
+import { planVolumes, turn, type PlanEnv } from './volumes.js';
+
+export { reportOf } from './report.js';
+export type { BuildReport, NestedReport, PartitionReport, ReportInput } from './report.js';
 
 /** Progress is data; the library never prints (docs/ARCHITECTURE.md §2.2). */
 export interface Progress {
@@ -45,53 +48,6 @@ export interface BuildOptions {
    */
   onWarning?: (message: string) => void;
   env?: Record<string, string | undefined>;
-}
-
-export interface PartitionReport {
-  number: number;
-  name: string;
-  offset: number;
-  size: number;
-  firstLba: number;
-  lastLba: number;
-  type: string;
-  uuid?: string;
-  flags: string[];
-  filesystem: string;
-  label?: string;
-  fsUuid?: string;
-  fs?: FsInfo;
-  /** Filesystems built from `{ target, filesystem }` entries and stored as files of this one. */
-  nested?: NestedReport[];
-}
-
-/** A nested filesystem in the report: where it is stored and what it is. */
-export interface NestedReport {
-  target: string;
-  fs: FsInfo;
-}
-
-/** The JSON manifest of a build (docs/ARCHITECTURE.md §1 report). */
-export interface BuildReport {
-  name: string;
-  output?: string;
-  format: string;
-  compression: string;
-  table: string;
-  sectorSize: number;
-  size: number;
-  diskUuid?: string;
-  mbrId?: string;
-  partitions: PartitionReport[];
-  raw: { source: string; offset: number; size: number }[];
-  /** sha256 of the output file. */
-  sha256?: string;
-  /** Bytes of the output file. */
-  outputBytes?: number;
-  /** Warnings of the build (see BuildOptions.onWarning); absent when there were none. */
-  warnings?: string[];
-  /** The EFI variable store written beside the image (`bootloader.efiVars`). */
-  efiVars?: string;
 }
 
 /** Everything decided before the first byte: the resolved spec, trees, layout and disk extents. */
@@ -188,48 +144,13 @@ async function planTrees(spec: ResolvedSpec, opts: BuildOptions, tars: TarInputs
   }
   opts.onProgress?.({ phase: 'plan', done: 1, total: 3 });
 
-  // 1. What each auto-sized partition needs at least.
-  const autoSizes = new Map<number, number>();
-  const planned = new Map<number, { volume: Volume; info: FsInfo }>();
-  for (const p of spec.partitions) {
-    if (p.filesystem === 'image') {
-      const size = statSync(p.image!).size;
-      if (typeof p.size === 'number' && size > p.size) {
-        throw new DiskwrightError('E_TOO_SMALL', `image ${p.image} has ${size} bytes, more than the partition size ${p.size}`, { path: `${p.path}.size`, value: p.size });
-      }
-      autoSizes.set(p.index, size);
-    } else if (trees.has(p.index) && typeof p.size !== 'number') {
-      const r = await planFs(spec, p, trees.get(p.index)!, 'auto', undefined, env);
-      autoSizes.set(p.index, r.info.size);
-      planned.set(p.index, r);
-    }
-  }
-  opts.onProgress?.({ phase: 'plan', done: 2, total: 3 });
-
-  // 2. Place the partitions; 3. plan each filesystem at its final size.
-  const container = containerWriter(spec.format)!;
-  const layout = layoutDisk(spec, autoSizes, container.virtualSize?.bind(container));
-  const volumes = new Map<number, Volume>();
-  const fsInfo = new Map<number, FsInfo>();
-  for (const q of layout.placements) {
-    const p = q.part;
-    if (p.filesystem === 'image') {
-      const size = autoSizes.get(p.index)!;
-      // Zero blocks of a prebuilt image stay holes (sparse raw, unallocated container clusters).
-      const scanned = images.get(p.index);
-      volumes.set(p.index, { size: q.size, extents: size > 0 ? (scanned && scanned.size === size ? scanned : readRawVolume(p.image!, size)).extents : [] });
-      fsInfo.set(p.index, { type: 'image', size });
-    } else if (trees.has(p.index)) {
-      let r = planned.get(p.index);
-      // A filesystem that records its offset on the disk (FAT's BPB_HiddSec) is planned again at
-      // its place; others are planned once when the size holds.
-      if (!r || r.info.size !== q.size || (filesystemHandler(p.filesystem)!.recordsOffset && q.offset > 0)) r = await planFs(spec, p, trees.get(p.index)!, q.size, q.offset, env);
-      volumes.set(p.index, r.volume);
-      fsInfo.set(p.index, r.info);
-    }
-  }
+  const { layout, volumes, fsInfo } = await planVolumes(spec, trees, env, {
+    size: (p) => statSync(p.image!).size,
+    // Zero blocks of a prebuilt image stay holes (sparse raw, unallocated container clusters).
+    volume: (p, size) => { const scanned = images.get(p.index); return scanned && scanned.size === size ? scanned : readRawVolume(p.image!, size); },
+  }, (done) => opts.onProgress?.({ phase: 'plan', done, total: 3 }));
   // Boot code over the laid-out disk (boot.img, core.img) and files beside it (src/boot).
-  const boot = await planBoot(spec, layout, assembleDisk(spec, layout, volumes), opts.signal);
+  const boot = await planBoot(spec, layout, assembleDisk(spec, layout, volumes, (path) => readFileSync(path)), opts.signal);
   opts.onProgress?.({ phase: 'plan', done: 3, total: 3 });
   return { spec, layout, disk: boot.disk, fsInfo, nestedInfo, warnings, bootOutputs: boot.outputs };
 }
@@ -266,66 +187,6 @@ async function planNested(entries: readonly ResolvedEntry[], owner: string, spec
     out.set(e, r.volume);
     infos.push({ target: e.target!, fs: r.info });
   }
-  return out;
-}
-
-/** What every planner of a build shares: the signal, clean-ups and warnings. */
-type PlanEnv = Pick<FsContext, 'signal' | 'onDispose' | 'onWarning'>;
-
-async function planFs(spec: ResolvedSpec, p: ResolvedPartition, tree: Tree, size: number | 'auto', offset: number | undefined, env: PlanEnv): Promise<PlannedFilesystem> {
-  const handler = filesystemHandler(p.filesystem)!;
-  const ctx: FsContext = {
-    ...env,
-    name: p.name, specPath: p.path, seed: spec.seed, epoch: spec.sourceDateEpoch,
-    size, extraSpace: size === 'auto' ? p.extraSpace : 0, sectorSize: spec.sectorSize, options: p.options,
-    ...(p.label !== undefined ? { label: p.label } : {}),
-    ...(p.fsUuid !== undefined ? { fsUuid: p.fsUuid } : {}),
-    ...(offset !== undefined ? { offset } : {}),
-  };
-  // A synchronous planner (ext4, FAT) holds the event loop for up to about a second on 100k files:
-  // let a pending signal be handled before and after it, so at most one plan runs past a signal.
-  await turn(env.signal);
-  const r = await handler.plan(tree, ctx);
-  await turn(env.signal);
-  return r;
-}
-
-/** One turn of the event loop (signal handlers run), then stop if the build was aborted. */
-async function turn(signal: AbortSignal | undefined): Promise<void> {
-  await new Promise((r) => setImmediate(r));
-  signal?.throwIfAborted();
-}
-
-/** The report of a plan (without output hash). */
-export function reportOf(plan: Plan): BuildReport {
-  const { spec, layout } = plan;
-  const S = spec.sectorSize;
-  const gpt = layout.gpt ? gptPartitions(layout) : undefined;
-  const partitions = layout.placements.map((q, i): PartitionReport => {
-    const p = q.part;
-    const info = plan.fsInfo.get(p.index);
-    const r: PartitionReport = {
-      number: i + 1, name: p.name, offset: q.offset, size: q.size, firstLba: q.offset / S, lastLba: (q.offset + q.size) / S - 1,
-      type: spec.table === 'mbr' ? '0x' + p.mbrType!.toString(16).padStart(2, '0') : spec.table === 'none' ? p.filesystem : p.typeGuid!,
-      flags: p.flags.slice(), filesystem: p.filesystem,
-    };
-    if (gpt) r.uuid = gpt[i]!.uuid;
-    const label = info?.label ?? p.label;
-    if (label !== undefined) r.label = label;
-    const fsUuid = info?.uuid ?? p.fsUuid;
-    if (fsUuid !== undefined) r.fsUuid = fsUuid;
-    if (info) r.fs = info;
-    const nested = plan.nestedInfo.get(p.index);
-    if (nested) r.nested = nested;
-    return r;
-  });
-  const out: BuildReport = {
-    name: spec.name, format: spec.format, compression: spec.compression, table: spec.table, sectorSize: S,
-    size: layout.size, partitions, raw: spec.raw.map((r) => ({ source: r.source, offset: r.offset, size: r.size })),
-  };
-  if (layout.gpt) out.diskUuid = spec.diskUuid;
-  if (plan.warnings.length) out.warnings = plan.warnings.slice();
-  if (spec.table === 'mbr' || spec.table === 'hybrid') out.mbrId = '0x' + spec.mbrId.toString(16).padStart(8, '0');
   return out;
 }
 

@@ -1,5 +1,5 @@
 import { bzip2 } from './bzip2.js';
-import { deflateQcow2, zlib } from './deflate.js';
+import { deflateQcow2, zlib, zlibLibdeflate } from './deflate.js';
 import { gzip } from './gzip.js';
 import type { Decompressed } from './output.js';
 import { lz4Block } from './lz4.js';
@@ -24,6 +24,7 @@ export const codecs = {
   gzip,
   bzip2,
   zlib,
+  'zlib-libdeflate': zlibLibdeflate,
   'deflate-qcow2': deflateQcow2,
   'xz-block': xzBlock,
   'lz4-block': lz4Block,

@@ -13,6 +13,12 @@ export interface FrameCodec<N extends string = string> {
   readonly levels: readonly [number, number];
   readonly defaultLevel: number;
   /**
+   * 'process': the codec runs native code that must not run on a worker thread of a process where
+   * other threads compress (a process-wide context, or a call that cannot be interrupted): a
+   * compression pool not told otherwise runs its jobs in child processes (container/pool.ts).
+   */
+  readonly isolation?: 'process';
+  /**
    * Compress one frame (a whole-file frame, or one qcow2 cluster / VMDK grain / squashfs block).
    * `params` are the codec's settings beyond the level (squashfs xz: dictionary size, BCJ filter).
    */

@@ -81,6 +81,7 @@ export const xz = {
   levels: [0, 9],
   defaultLevel: 6,
   frameSize: 8 << 20,
+  isolation: 'process',
   async compressFrame(data, level) {
     const x = await lzma();
     return own(x.xzSync(Buffer.from(data.buffer, data.byteOffset, data.length), { preset: level, check: 4 /* CRC64, as xz(1) */, chunkSize: 1 << 20 }));

@@ -74,21 +74,62 @@ export async function unzstdFile(input: string, out: SparseOut, progress: Progre
   }
 }
 
-interface ZstdWasm { init(): Promise<void>; compress(buf: Uint8Array, level?: number): Uint8Array; decompress(buf: Uint8Array): Uint8Array }
+export interface ZstdWasm { init(): Promise<void>; compress(buf: Uint8Array, level?: number): Uint8Array; decompress(buf: Uint8Array): Uint8Array }
+interface ZstdNative { compress(buf: Uint8Array, level: number): Uint8Array }
+type Compress = (data: Uint8Array, level: number) => Uint8Array;
+
 /**
- * Each codec initialises once per thread: the promise is memoised. (@bokuweb/zstd-wasm's `init()`
- * instantiates a new WASM module on every call; a second instance finishing after the first had
- * been used switched the heap views to the new memory while the exports stayed bound to the old
- * one, and every later frame came out as garbage.)
+ * The compressor, chosen once per thread (the promise is memoised):
+ * - native: @cloudpss/zstd's Node-API addon (zstd 1.5.6, prebuilt binaries inside the npm package
+ *   for Linux x64/arm64 glibc and musl, macOS, Windows; an optional dependency). Its `compress` is
+ *   `ZSTD_compressCCtx` with the input size known, as squashfs-tools' zstd_wrapper.c calls it (the
+ *   other native packages in the registry stream without the size, which at level 15 picks the
+ *   parameters of inputs > 256 KiB: 4× the CPU on 128 KiB blocks). The addon keeps ONE static
+ *   compression context for the whole process: two threads compressing at once crash the process.
+ *   So it is used only on a process's main thread: squashfs's pool runs zstd jobs in child
+ *   processes (`isolation: 'process'` below, container/pool.ts), the main thread compresses
+ *   squashfs metadata, and a worker thread always takes the WebAssembly build. Whole-file zstd
+ *   streams stay on worker threads (container/compress.ts): for 8 MiB frames at level 3, native
+ *   code in child processes saved no CPU, doubled the system time (pipe copies) and wrote 1.2 %
+ *   more than the WebAssembly build (a disk of /usr/bin: 114.1 / 112.7 MB; BENCHMARKS.md).
+ * - otherwise @bokuweb/zstd-wasm (WebAssembly, 1.5–1.7× the native CPU). Its `init()`
+ *   instantiates a new module on every call; a second instance finishing after the first had been
+ *   used switched the heap views to the new memory while the exports stayed bound to the old one,
+ *   and every later frame came out as garbage: hence one init per thread.
+ *
+ * Determinism: each build is deterministic, but the native (64-bit) and WebAssembly (32-bit) builds
+ * do not always pick the same matches (measured: equal at level 15 on 128 KiB blocks of a Debian
+ * rootfs and of node_modules; different on some 8 MiB frames at levels 1–19 and on a 128 KiB block
+ * at levels 3 and 9). The same machine and install always take the same build, so its images are
+ * reproducible; a host without the addon's binaries may write different (equally valid) frames.
  */
-let zstdWasm: Promise<ZstdWasm> | undefined;
-function zstdCodec(): Promise<ZstdWasm> {
-  zstdWasm ??= (async () => {
+let wasm: Promise<ZstdWasm> | undefined;
+/** The WebAssembly build, initialised once per thread (exposed for the tests). */
+export function zstdWasm(): Promise<ZstdWasm> {
+  wasm ??= (async () => {
     const z = require('@bokuweb/zstd-wasm') as ZstdWasm;
     await z.init();
     return z;
   })();
-  return zstdWasm;
+  return wasm;
+}
+
+let compressor: Promise<Compress> | undefined;
+function zstdCompressor(): Promise<Compress> {
+  compressor ??= (async (): Promise<Compress> => {
+    // node:worker_threads is required here, not imported at the top: commands that compress nothing never load it.
+    if ((require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread) {
+      try {
+        const native = await import('@cloudpss/zstd/napi') as unknown as ZstdNative;
+        return (data, level) => native.compress(data, level);
+      } catch {
+        // No prebuilt binary for this platform (or the optional dependency is absent): WebAssembly.
+      }
+    }
+    const z = await zstdWasm();
+    return (data, level) => z.compress(data, level);
+  })();
+  return compressor;
 }
 
 /** The frame's recorded content size against its input length (RFC 8878 §3.1.1.1). */
@@ -106,7 +147,10 @@ function checkZstdFrame(frame: Uint8Array, inputLength: number): string | undefi
   return fcs === inputLength ? undefined : `zstd frame content size ${fcs}, expected ${inputLength}`;
 }
 
-/** zstd: compressed by @bokuweb/zstd-wasm (WASM), decoded by fzstd with each frame's checksum checked. */
+/**
+ * zstd: compressed by native zstd (@cloudpss/zstd) in child processes, or @bokuweb/zstd-wasm
+ * (see zstdCompressor); decoded by fzstd with each frame's checksum checked.
+ */
 export const zstd = {
   name: 'zstd',
   suffix: '.zst',
@@ -114,9 +158,10 @@ export const zstd = {
   levels: [1, 19],
   defaultLevel: 3,
   frameSize: 8 << 20,
+  isolation: 'process',
   async compressFrame(data, level) {
-    const z = await zstdCodec();
-    return own(z.compress(data, level));
+    const compress = await zstdCompressor();
+    return own(compress(data, level));
   },
   checkFrame: checkZstdFrame,
   decompressFile: decompressor('zstd', unzstdFile),

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { DiskwrightError } from '../errors.js';
 import type { Volume } from '../extent/extent.js';
+import { checkRawLength } from './emit-to.js';
 import { compressionFormat, containerWriter } from './registry.js';
 import { HashingSink, PacedSink, StreamSink, openOutput, type Sink } from './sink.js';
 import type { ContainerOptions } from './types.js';
@@ -53,9 +54,7 @@ export async function emit(disk: Volume, out: string, options: EmitOptions): Pro
       // Before anything is renamed into place: every frame written once, holding every byte.
       checkFrameStats!(await compressing.end(), compressing.position, out === '-' ? 'standard output' : out);
     }
-    if (opts.format === 'raw' && top.position !== disk.size) {
-      throw new DiskwrightError('E_OUTPUT_INTEGRITY', `${out}: the writer produced ${top.position} bytes for a ${disk.size}-byte disk; nothing was written`, { value: out });
-    }
+    checkRawLength(opts.format, top.position, disk, out);
     await output.finish();
   } catch (e) {
     top.abort();

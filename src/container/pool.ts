@@ -3,6 +3,8 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { codecs } from '../codec/registry.js';
+import type { FrameCodec } from '../codec/types.js';
 import type { Job, JobResult } from './codecs.js';
 
 /**
@@ -28,10 +30,12 @@ const children = new Set<ChildProcess>();
 let killOnExit = false;
 
 /**
- * Start the worker script as a child process (structured-clone IPC). Used for codecs that run
- * native addon code for seconds at a time (xz, node-liblzma): a worker thread stopped in the middle
- * of such a call (process.exit on SIGINT/SIGTERM terminates every thread) ends the whole process in
- * a fatal N-API error, and exit waits for the call; a child process is simply killed.
+ * Start the worker script as a child process (structured-clone IPC). Used for the codecs that ask
+ * for it (`isolation: 'process'`): native addon code that runs for seconds at a time (xz,
+ * node-liblzma: a worker thread stopped in the middle of such a call, as process.exit on
+ * SIGINT/SIGTERM does to every thread, ends the whole process in a fatal N-API error, and exit
+ * waits for the call; a child process is simply killed), or that keeps one context for the whole
+ * process (zstd, @cloudpss/zstd: two threads compressing at once crash it).
  */
 function startProcess(script: URL): ChildProcess {
   const ts = import.meta.url.endsWith('.ts');
@@ -62,9 +66,21 @@ export class CompressionPool {
   private closing = false;
   private readonly dead = new Set<Runner>();
 
-  /** `processes`: run the workers as child processes instead of threads (see startProcess). */
-  constructor(size = Math.min(2, Math.max(1, availableParallelism())), private readonly opts: { processes?: boolean } = {}) {
-    for (let i = 0; i < size; i++) {
+  private processes: boolean | undefined;
+
+  /**
+   * `processes`: run the workers as child processes instead of threads (see startProcess). When not
+   * given, the first job decides: processes for a codec that asks for them (`isolation: 'process'`
+   * in src/codec: native code that must not share its process with other compressing threads),
+   * threads otherwise; the workers start then.
+   */
+  constructor(private readonly workerCount = Math.min(2, Math.max(1, availableParallelism())), opts: { processes?: boolean } = {}) {
+    this.processes = opts.processes;
+    if (this.processes !== undefined) this.start();
+  }
+
+  private start(): void {
+    for (let i = 0; i < this.workerCount; i++) {
       this.workers.push(this.spawn(i));
       this.load.push(0);
     }
@@ -82,7 +98,7 @@ export class CompressionPool {
       this.dead.add(runner);
       if ([...this.pending.values()].some((p) => p.worker === i)) this.fail(new Error(`compression worker exited with code ${code} with jobs pending`));
     };
-    if (this.opts.processes) {
+    if (this.processes) {
       const c = startProcess(script);
       c.on('message', (r: JobResult) => this.settle(r));
       c.on('error', (e) => this.fail(e));
@@ -105,11 +121,15 @@ export class CompressionPool {
     return runner;
   }
 
-  get size(): number { return this.workers.length; }
+  get size(): number { return this.workerCount; }
 
   /** Compress on a worker. `job.data` is transferred: the caller must not use it afterwards. */
   run(job: Omit<Job, 'id'>): Promise<JobResult> {
     if (this.failed) return Promise.reject(this.failed);
+    if (this.processes === undefined) {
+      this.processes = (codecs[job.codec] as FrameCodec).isolation === 'process';
+      this.start();
+    }
     const id = this.nextId++;
     const full: Job = { ...job, id };
     let worker = 0;

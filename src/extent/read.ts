@@ -12,26 +12,39 @@ const reason = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e a
  * naming the file.
  */
 export function openInput(path: string | Buffer, size?: number): number {
-  let fd: number;
+  const fd = openUnchecked(path);
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    checkOpened(fd, path, size);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** open(2) for reading, O_NONBLOCK (see openInput), without the checks. */
+function openUnchecked(path: string | Buffer): number {
+  try {
+    return openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
     throw new DiskwrightError('E_INPUT_READ', `cannot open input file ${shown(path)}: ${reason(e)}`, { value: shown(path), cause: e });
   }
+}
+
+/** fstat an opened input: still a regular file, of `size` bytes when given; else the error naming it. */
+function checkOpened(fd: number, path: string | Buffer, size?: number): void {
+  let st;
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) {
-      throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} is no longer a regular file (it changed since planning)`, { value: shown(path) });
-    }
-    if (size !== undefined && st.size !== size) {
-      throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} changed size between planning and writing (${size} -> ${st.size} bytes)`, { value: shown(path) });
-    }
+    st = fstatSync(fd);
   } catch (e) {
-    closeSync(fd);
-    if (e instanceof DiskwrightError) throw e;
     throw new DiskwrightError('E_INPUT_READ', `cannot read input file ${shown(path)}: ${reason(e)}`, { value: shown(path), cause: e });
   }
-  return fd;
+  if (!st.isFile()) {
+    throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} is no longer a regular file (it changed since planning)`, { value: shown(path) });
+  }
+  if (size !== undefined && st.size !== size) {
+    throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} changed size between planning and writing (${size} -> ${st.size} bytes)`, { value: shown(path) });
+  }
 }
 
 /** readSync with host errors (EIO, EACCES…) as a one-line DiskwrightError naming the file. */
@@ -46,22 +59,22 @@ export function readInput(fd: number, path: string | Buffer, buf: Uint8Array, of
 /**
  * Reads extent data with synchronous calls on cached descriptors (docs/ARCHITECTURE.md §6: per-call promise
  * overhead dominates on small files; sync reads into large buffers measure fastest here).
+ *
+ * Every input is checked once per open (still a regular file, still its planned size). A file read
+ * up to its end into a buffer with a byte to spare (the common case: a small file copied whole into
+ * the emit buffer) is checked by that read itself, without an fstat: one byte more is asked for, and
+ * the file must end exactly where planned. Any other open is checked with fstat before its first
+ * read, and any surprise (a short read, a read error) is explained by an fstat of the descriptor.
+ * Small trees are mostly small files, so this is one system call fewer per file (open, read, close).
  */
 export class ExtentReader {
+  /** Open descriptors by path; Buffer paths (names that are not UTF-8) are keyed by their bytes. */
   private readonly fds = new Map<string, number>();
 
-  private fd(path: string | Buffer, size: number): number {
-    // Buffer paths (names that are not UTF-8) are keyed by their bytes.
-    const key = typeof path === 'string' ? path : `\0${path.toString('latin1')}`;
-    let fd = this.fds.get(key);
-    if (fd === undefined) {
-      // Checked at every open (a file reopened after closeAll may have been replaced meanwhile).
-      fd = openInput(path, size);
-      // Keep few descriptors open: files are read in allocation order, so the previous file is done.
-      if (this.fds.size >= 64) this.closeAll();
-      this.fds.set(key, fd);
-    }
-    return fd;
+  private remember(key: string, fd: number): void {
+    // Keep few descriptors open: files are read in allocation order, so the previous file is done.
+    if (this.fds.size >= 64) this.closeAll();
+    this.fds.set(key, fd);
   }
 
   /** Copy `length` bytes of `ext` starting `skip` bytes into it, into `buf` at `bufOffset`. */
@@ -77,16 +90,50 @@ export class ExtentReader {
         buf.fill(src.byte, bufOffset, bufOffset + length);
         return;
       case 'file': {
-        const fd = this.fd(src.path, src.size);
-        let done = 0;
-        while (done < length) {
-          const n = readInput(fd, src.path, buf, bufOffset + done, length - done, src.offset + skip + done);
-          if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(src.path)} is shorter than planned`, { value: shown(src.path) });
-          done += n;
+        const path = src.path;
+        const key = typeof path === 'string' ? path : `\0${path.toString('latin1')}`;
+        const position = src.offset + skip;
+        let fd = this.fds.get(key);
+        // Checked by this read: it ends where the file must end and the buffer has a byte to spare.
+        let probe = 0;
+        if (fd === undefined) {
+          fd = openUnchecked(path);
+          if (position + length === src.size && bufOffset + length < buf.length) probe = 1;
+          else {
+            try { checkOpened(fd, path, src.size); } catch (e) { closeSync(fd); throw e; }
+          }
+          this.remember(key, fd);
         }
+        this.readFully(fd, src.path, src.size, buf, bufOffset, length, position, probe);
         return;
       }
     }
+  }
+
+  /**
+   * Read `length` bytes at `position`, plus `probe` (0 or 1) bytes that must not exist: with a probe,
+   * the file must end at `position + length`. Whatever goes wrong is explained from an fstat.
+   */
+  private readFully(fd: number, path: string | Buffer, size: number, buf: Uint8Array, bufOffset: number, length: number, position: number, probe: number): void {
+    const want = length + probe;
+    let done = 0;
+    while (done < want) {
+      let n: number;
+      try {
+        n = readSync(fd, buf, bufOffset + done, want - done, position + done);
+      } catch (e) {
+        checkOpened(fd, path, size);
+        throw new DiskwrightError('E_INPUT_READ', `cannot read input file ${shown(path)} at byte ${position + done}: ${reason(e)}`, { value: shown(path), cause: e });
+      }
+      if (n === 0) break;
+      done += n;
+      // A regular file's read returns less than asked only at its end: that is the probe's answer.
+      if (probe && done >= length) break;
+    }
+    if (done === length) return;
+    checkOpened(fd, path, size);
+    if (done > length) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} is longer than planned (it changed since planning)`, { value: shown(path) });
+    throw new DiskwrightError('E_INPUT_CHANGED', `input file ${shown(path)} is shorter than planned`, { value: shown(path) });
   }
 
   closeAll(): void {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { DiskwrightError } from '../errors.js';
 import { placeVolume, sliceExtent, VolumeBuilder, type Extent, type Volume } from '../extent/extent.js';
 import type { ResolvedSpec } from '../spec/types.js';
 import type { DiskLayout } from './layout.js';
@@ -9,16 +9,18 @@ export { gptPartitions } from './gpt.js';
 /**
  * The disk as one extent list: the table's structures (its scheme's writer), each partition's
  * volume at its offset, raw blobs. Boot code from a raw blob in the table's code area (the first
- * 440 bytes of an MBR) is merged into sector 0.
+ * 440 bytes of an MBR) is merged into sector 0; its bytes come from `readBlob` (the host's
+ * `readFileSync` in src/build.ts: this module stays free of node:fs for the browser build).
  */
-export function assembleDisk(spec: ResolvedSpec, layout: DiskLayout, volumes: ReadonlyMap<number, Volume>): Volume {
+export function assembleDisk(spec: ResolvedSpec, layout: DiskLayout, volumes: ReadonlyMap<number, Volume>, readBlob?: (path: string) => Uint8Array): Volume {
   const scheme = tableScheme(spec.table);
   const b = new VolumeBuilder();
   let bootCode: Uint8Array | undefined;
   const blobs = spec.raw.filter((r) => {
     if (scheme.bootCodeBytes > 0 && r.offset + r.size <= scheme.bootCodeBytes) {
       bootCode ??= new Uint8Array(scheme.bootCodeBytes);
-      bootCode.set(readFileSync(r.source), r.offset);
+      if (!readBlob) throw new DiskwrightError('E_SOURCE', `raw blob ${r.source} cannot be read in this build (no host files)`, { value: r.source });
+      bootCode.set(readBlob(r.source), r.offset);
       return false;
     }
     return true;

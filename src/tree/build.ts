@@ -6,6 +6,7 @@ import { clampTime, finishWalk, pacedWalk, walkHost, type Walk, type WalkOptions
 import { resolveEntries, targetParts, type ResolvedEntry } from './entries.js';
 import { xattrModule, type HostXattrContext } from './hostxattr.js';
 import { findChild, newDir, walkTree, type Timestamp, type Tree, type TreeNode } from './model.js';
+import { isFileName } from './names.js';
 import { parseIdDatabase } from './passwd.js';
 import { openTar, type TarInputs } from './tarinput.js';
 
@@ -310,13 +311,11 @@ function resolveOwners(root: TreeNode, owners: Map<TreeNode, PendingOwner>): voi
 function checkNames(tree: Tree, specPath: string): void {
   walkTree(tree, (n, p, parent) => {
     if (parent === undefined) return;
-    const bad = n.name.length === 0 || n.name.length > 255 || n.name.includes(0) || n.name.includes(0x2f) || n.name.equals(DOT) || n.name.equals(DOTDOT);
+    const bad = !isFileName(n.name);
     if (bad) throw new DiskwrightError('E_NAME', `${show(p.toString())}: ${show(n.name.toString())} is not a file name (1 to 255 bytes, no NUL or "/", not "." or "..")`, { path: specPath, value: p.toString() });
     if (n.symlinkTarget?.includes(0)) throw new DiskwrightError('E_NUL', `${show(p.toString())}: symlink target contains a NUL byte`, { path: specPath, value: p.toString() });
   });
 }
-const DOT = Buffer.from('.');
-const DOTDOT = Buffer.from('..');
 
 /** Renumber hard-link groups 1.. in tree order; drop groups with a single member in this tree. */
 function numberLinks(tree: Tree): void {

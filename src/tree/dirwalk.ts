@@ -1,7 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { DiskwrightError } from '../errors.js';
 import { readHostXattrs, type HostXattrContext, type xattrModule } from './hostxattr.js';
-import { compareNames, type NodeKind, type Timestamp, type TreeNode } from './model.js';
+import { compareNames, type NodeKind, type Timestamp, type TreeNode, type Xattr } from './model.js';
 
 /** Options applied while reading a host tree. */
 export interface WalkOptions {
@@ -17,6 +18,9 @@ export interface WalkOptions {
   /** Copy the source's xattrs with this module (absent: none are read). */
   xattrs?: { api: NonNullable<ReturnType<typeof xattrModule>['api']>; ctx: HostXattrContext };
 }
+
+/** Shared by every node without xattrs (nodes are never mutated in place for xattrs). */
+const NO_XATTRS: Xattr[] = [];
 
 export function clampTime(sec: number, nsec: number, epoch: number | undefined): Timestamp {
   if (epoch !== undefined && (sec > epoch || (sec === epoch && nsec > 0))) return { sec: epoch, nsec: 0 };
@@ -102,18 +106,18 @@ export async function pacedWalk<T>(walk: Walk<T>, signal?: AbortSignal, sliceMs 
  * stack instead of recursion, so a deep tree cannot exhaust the call stack.
  */
 export function* walkHost(hostPath: Buffer, name: Buffer, opts: WalkOptions): Walk<TreeNode> {
-  const root = hostNode(hostPath, name, opts);
+  const start = hostText(hostPath);
+  const root = hostNode(start, name, opts);
   if (root.kind !== 'dir') return root;
-  const stack: { node: TreeNode; path: Buffer; names: Buffer[]; next: number }[] = [openDir(root, hostPath, opts)];
+  const stack: Frame[] = [openDir(root, start, opts)];
   let count = 0;
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     if (top.next === top.names.length) { stack.pop(); continue; }
     const n = top.names[top.next++]!;
-    const path = Buffer.concat([top.path, SEP, n]);
-    const child = hostNode(path, n, opts);
+    const child = hostNode(childPath(top.path, n), n, opts);
     top.node.children!.push(child);
-    if (child.kind === 'dir') stack.push(openDir(child, path, opts));
+    if (child.kind === 'dir') stack.push(openDir(child, childPath(top.path, n), opts));
     if (++count % NODES_PER_STEP === 0) yield;
   }
   return root;
@@ -124,10 +128,31 @@ export function nodeFromHost(hostPath: Buffer, name: Buffer, opts: WalkOptions):
   return finishWalk(walkHost(hostPath, name, opts));
 }
 
+/** A directory being listed: its node, its host path, its entries byte-sorted, the next to read. */
+interface Frame { node: TreeNode; path: string | Buffer; names: Buffer[]; next: number }
+
 const SEP = Buffer.from('/');
 
+/**
+ * A host path as the walk carries it: a string while every name on it is UTF-8 (what every `fs`
+ * call, the xattr module and the Volume's file sources take without conversion), else its bytes
+ * (docs/ARCHITECTURE.md §2.1: names are raw bytes). Deciding per name keeps the path a string
+ * without decoding it again for each file.
+ */
+function hostText(path: Buffer): string | Buffer {
+  return isUtf8(path) ? path.toString() : path;
+}
+
+function childPath(parent: string | Buffer, name: Buffer): string | Buffer {
+  if (typeof parent === 'string') {
+    if (isUtf8(name)) return `${parent}/${name.toString()}`;
+    return Buffer.concat([Buffer.from(parent), SEP, name]);
+  }
+  return Buffer.concat([parent, SEP, name]);
+}
+
 /** One node from lstat (a directory without its children). */
-function hostNode(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
+function hostNode(hostPath: string | Buffer, name: Buffer, opts: WalkOptions): TreeNode {
   let st: BigIntStats;
   try {
     st = lstatSync(hostPath, { bigint: true });
@@ -142,7 +167,7 @@ function hostNode(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
     mode: Number(st.mode) & 0o7777,
     uid: host ? Number(st.uid) : 0, gid: host ? Number(st.gid) : 0,
     mtime, atime: mtime, ctime: mtime,
-    xattrs: opts.xattrs ? readHostXattrs(opts.xattrs.api, hostPath, kind === 'dir', opts.xattrs.ctx) : [],
+    xattrs: opts.xattrs ? readHostXattrs(opts.xattrs.api, hostPath, kind === 'dir', opts.xattrs.ctx, st.dev) : NO_XATTRS,
     size: 0,
   };
   switch (kind) {
@@ -171,8 +196,26 @@ function hostNode(hostPath: Buffer, name: Buffer, opts: WalkOptions): TreeNode {
   return node;
 }
 
+/**
+ * The names as views of one buffer. readdir gives each name its own ArrayBuffer (a backing store
+ * and its bookkeeping, ~200 bytes a name); the tree keeps every name until the image is planned, so
+ * one buffer per directory saves that much per entry on a large tree (BENCHMARKS.md "ext4").
+ */
+function packNames(names: Buffer[]): Buffer[] {
+  if (names.length < 2) return names;
+  const all = Buffer.concat(names);
+  const out: Buffer[] = new Array(names.length);
+  let at = 0;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!.length;
+    out[i] = all.subarray(at, at + n);
+    at += n;
+  }
+  return out;
+}
+
 /** List a directory node's entries, byte-sorted (its children are read in that order). */
-function openDir(node: TreeNode, hostPath: Buffer, opts: WalkOptions): { node: TreeNode; path: Buffer; names: Buffer[]; next: number } {
+function openDir(node: TreeNode, hostPath: string | Buffer, opts: WalkOptions): Frame {
   let names: Buffer[];
   try {
     names = readdirSync(hostPath, { encoding: 'buffer' });
@@ -181,5 +224,5 @@ function openDir(node: TreeNode, hostPath: Buffer, opts: WalkOptions): { node: T
   }
   names.sort(compareNames);
   node.children = [];
-  return { node, path: hostPath, names, next: 0 };
+  return { node, path: hostPath, names: packNames(names), next: 0 };
 }

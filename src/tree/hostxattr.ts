@@ -47,6 +47,12 @@ export interface HostXattrContext {
   specPath: string;
   /** Files whose xattrs could not be read because their own name is not UTF-8. */
   unreadable: Buffer[];
+  /**
+   * Devices (st_dev) whose filesystem answered EOPNOTSUPP during this walk: it stores no xattrs at
+   * all, so no other file on it is asked. Listing costs two llistxattr calls per file through the
+   * module (about as much as the walk's lstat, BENCHMARKS.md "ext4"). Made on first use.
+   */
+  noXattrs?: Set<bigint>;
 }
 
 const errno = (e: unknown): string => {
@@ -54,25 +60,32 @@ const errno = (e: unknown): string => {
   return m ? m[1]! : '';
 };
 
+/** Shared answer for the (most) files without xattrs. */
+const NONE: Xattr[] = [];
+
 /**
  * The xattrs of `hostPath` (not following a final symlink), sorted by name. The module takes paths
- * as strings: a path that is not UTF-8 is reached through /proc/self/fd (an O_PATH descriptor of the
- * directory itself, or of the parent when only an ancestor's name is not UTF-8). A non-directory
- * whose own name is not UTF-8 cannot be named that way; it is listed in `ctx.unreadable`.
+ * as strings: a path that is not UTF-8 (a Buffer; the walk passes UTF-8 paths as strings) is reached
+ * through /proc/self/fd (an O_PATH descriptor of the directory itself, or of the parent when only an
+ * ancestor's name is not UTF-8). A non-directory whose own name is not UTF-8 cannot be named that
+ * way; it is listed in `ctx.unreadable`. `dev` (the file's st_dev) lets a filesystem without xattr
+ * support be skipped after its first answer.
  */
-export function readHostXattrs(api: XattrModule, hostPath: Buffer, isDir: boolean, ctx: HostXattrContext): Xattr[] {
-  if (isUtf8(hostPath)) return readAt(api, hostPath.toString(), hostPath, ctx);
+export function readHostXattrs(api: XattrModule, hostPath: string | Buffer, isDir: boolean, ctx: HostXattrContext, dev?: bigint): Xattr[] {
+  if (dev !== undefined && ctx.noXattrs?.has(dev)) return NONE;
+  if (typeof hostPath === 'string') return readAt(api, hostPath, hostPath, ctx, dev);
+  if (isUtf8(hostPath)) return readAt(api, hostPath.toString(), hostPath, ctx, dev);
   let fd: number | undefined;
   try {
     const slash = hostPath.lastIndexOf(0x2f);
     const base = hostPath.subarray(slash + 1);
     if (isDir) {
       fd = openSync(hostPath, constants.O_RDONLY | O_PATH | constants.O_NOFOLLOW);
-      return readAt(api, `/proc/self/fd/${fd}/.`, hostPath, ctx);
+      return readAt(api, `/proc/self/fd/${fd}/.`, hostPath, ctx, dev);
     }
-    if (!isUtf8(base)) { ctx.unreadable.push(hostPath); return []; }
+    if (!isUtf8(base)) { ctx.unreadable.push(hostPath); return NONE; }
     fd = openSync(slash > 0 ? hostPath.subarray(0, slash) : Buffer.from('/'), constants.O_RDONLY | O_PATH | constants.O_DIRECTORY);
-    return readAt(api, `/proc/self/fd/${fd}/${base.toString()}`, hostPath, ctx);
+    return readAt(api, `/proc/self/fd/${fd}/${base.toString()}`, hostPath, ctx, dev);
   } catch (e) {
     if (e instanceof DiskwrightError) throw e;
     throw new DiskwrightError('E_SOURCE', `cannot read the extended attributes of ${hostPath.toString()}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { path: ctx.specPath, value: hostPath.toString() });
@@ -81,16 +94,19 @@ export function readHostXattrs(api: XattrModule, hostPath: Buffer, isDir: boolea
   }
 }
 
-function readAt(api: XattrModule, path: string, hostPath: Buffer, ctx: HostXattrContext): Xattr[] {
+function readAt(api: XattrModule, path: string, hostPath: string | Buffer, ctx: HostXattrContext, dev: bigint | undefined): Xattr[] {
   let names: string[];
   try {
     names = api.listAttributesSync(path);
   } catch (e) {
     // EOPNOTSUPP (95): the filesystem has no xattrs at all.
-    if (errno(e) === '95') return [];
+    if (errno(e) === '95') {
+      if (dev !== undefined) (ctx.noXattrs ??= new Set()).add(dev);
+      return NONE;
+    }
     throw new DiskwrightError('E_SOURCE', `cannot list the extended attributes of ${hostPath.toString()}: ${(e as Error).message}`, { path: ctx.specPath, value: hostPath.toString() });
   }
-  if (names.length === 0) return [];
+  if (names.length === 0) return NONE;
   const out: Xattr[] = [];
   for (const name of names) {
     if (!KEPT.test(name)) {

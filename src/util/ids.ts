@@ -1,4 +1,9 @@
-import { createHmac } from 'node:crypto';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+
+// HMAC-SHA256 from @noble/hashes (pure JS), not node:crypto: ids are derived in the browser build
+// too (src/web), and a few dozen 32-byte MACs per build cost nothing either way.
+const utf8 = new TextEncoder();
 
 /**
  * The seed used when a spec names none: a fixed constant, so images are reproducible by default
@@ -11,7 +16,7 @@ export function deriveBytes(seed: string, role: string, length: number): Uint8Ar
   const out = new Uint8Array(length);
   let done = 0;
   for (let counter = 0; done < length; counter++) {
-    const mac = createHmac('sha256', seed).update(counter === 0 ? role : `${role}#${counter}`).digest();
+    const mac = hmac(sha256, utf8.encode(seed), utf8.encode(counter === 0 ? role : `${role}#${counter}`));
     const n = Math.min(mac.length, length - done);
     out.set(mac.subarray(0, n), done);
     done += n;

@@ -2,7 +2,7 @@
  * ext4 planning, phase 2: lay the prepared tree out on a block count (journal, resize inode's
  * block, then every inode's blocks in inode order), and find the smallest block count that fits.
  */
-import { extentTreeBlocks, MAX_EXTENT_LEN, type MappedExtent } from './extent.js';
+import { extentTreeBlocks, MAX_EXTENT_LEN, NO_BLOCKS, NO_EXTENTS, type MappedExtent } from './extent.js';
 import { INODE_SIZE } from './inode.js';
 import { defaultJournalBlocks } from './journal.js';
 import { adjustBlocks, BlockAllocator, computeGeometry, type Geometry, type Range } from './layout.js';
@@ -20,12 +20,16 @@ export interface Allocation {
   freeBlocks: number;
 }
 
-/** Map `n` logical blocks starting at `lblk` onto runs, appending (and merging) extents. */
-function mapRuns(extents: MappedExtent[], runs: readonly Range[], lblk: number): void {
+/**
+ * Allocate `n` blocks for logical blocks `[lblk, lblk + n)` and append their extents to `extents`
+ * (merged with the last one where contiguous, split at MAX_EXTENT_LEN).
+ */
+function mapBlocks(extents: MappedExtent[], alloc: BlockAllocator, n: number, lblk: number): void {
   let l = lblk;
-  for (const r of runs) {
-    let p = r.start;
-    let left = r.end - r.start;
+  while (n > 0) {
+    let p = alloc.next(n);
+    let left = alloc.taken;
+    n -= left;
     while (left > 0) {
       const top = extents[extents.length - 1];
       if (top && top.lblk + top.len === l && top.pblk + top.len === p && top.len < MAX_EXTENT_LEN) {
@@ -40,11 +44,18 @@ function mapRuns(extents: MappedExtent[], runs: readonly Range[], lblk: number):
   }
 }
 
-/** Extents a list of runs becomes (each run split at MAX_EXTENT_LEN; runs never touch). */
-function extentCount(runs: readonly Range[]): number {
-  let n = 0;
-  for (const r of runs) n += Math.ceil((r.end - r.start) / MAX_EXTENT_LEN);
-  return n;
+/**
+ * Allocate `n` blocks and count the extents they become (each run split at MAX_EXTENT_LEN), as
+ * mapBlocks would for a fresh list: the sizer's dry pass, without objects.
+ */
+function countBlocks(alloc: BlockAllocator, n: number): number {
+  let extents = 0;
+  while (n > 0) {
+    alloc.next(n);
+    extents += Math.ceil(alloc.taken / MAX_EXTENT_LEN);
+    n -= alloc.taken;
+  }
+  return extents;
 }
 
 /** Inodes wanted on `blocksCount` blocks: the explicit count, else one per bytesPerInode, never fewer than the tree needs. */
@@ -70,7 +81,7 @@ export function allocate(p: Prepared, blocksCount: number, freeWanted: number, d
   const alloc = new BlockAllocator(geo.metadata, geo.firstDataBlock, blocksCount);
   const journalBlocks = s.journal ? (s.journalBlocks ?? defaultJournalBlocks(blocksCount)) : 0;
   const journalExtents: MappedExtent[] = [];
-  if (journalBlocks) mapRuns(journalExtents, alloc.alloc(journalBlocks), 0);
+  if (journalBlocks) mapBlocks(journalExtents, alloc, journalBlocks, 0);
   const journalTree = journalBlocks ? alloc.alloc(extentTreeBlocks(journalExtents.length, B)).flatMap(expand) : [];
   const dindBlock = geo.reservedGdtBlocks > 0 ? alloc.alloc(1)[0]!.start : -1;
 
@@ -80,19 +91,22 @@ export function allocate(p: Prepared, blocksCount: number, freeWanted: number, d
     const node = rec.node;
     if (dry) {
       let extents = 0;
-      if (node.kind === 'dir') extents = extentCount(alloc.alloc(rec.dirBlocks!.length));
-      else if (node.kind === 'file') for (const r of rec.dataRanges!) extents += extentCount(alloc.alloc(r.end - r.start));
-      else if (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60) extents = extentCount(alloc.alloc(1));
+      if (node.kind === 'dir') extents = countBlocks(alloc, rec.dirBlocks!.length);
+      else if (node.kind === 'file') for (const r of rec.dataRanges!) extents += countBlocks(alloc, r.end - r.start);
+      else if (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60) extents = countBlocks(alloc, 1);
       if (extents > 4) alloc.alloc(extentTreeBlocks(extents, B));
       if (rec.xblock.length) alloc.alloc(1);
       continue;
     }
-    rec.extents = [];
-    rec.treeBlocks = [];
+    const extents: MappedExtent[] = [];
+    rec.treeBlocks = NO_BLOCKS;
     rec.xattrBlock = -1;
-    if (node.kind === 'dir') mapRuns(rec.extents, alloc.alloc(rec.dirBlocks!.length), 0);
-    else if (node.kind === 'file') for (const r of rec.dataRanges!) mapRuns(rec.extents, alloc.alloc(r.end - r.start), r.start);
-    else if (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60) mapRuns(rec.extents, alloc.alloc(1), 0);
+    if (node.kind === 'dir') mapBlocks(extents, alloc, rec.dirBlocks!.length, 0);
+    else if (node.kind === 'file') for (const r of rec.dataRanges!) mapBlocks(extents, alloc, r.end - r.start, r.start);
+    else if (node.kind === 'symlink' && (node.symlinkTarget?.length ?? 0) >= 60) mapBlocks(extents, alloc, 1, 0);
+    // Kept until encoding, one list per inode: most hold one extent, and a list grown by push
+    // reserves room for 17 (V8), so it is copied to its exact length (~130 bytes less per file).
+    rec.extents = extents.length === 0 ? NO_EXTENTS : extents.length === 1 ? [extents[0]!] : extents;
     const tb = extentTreeBlocks(rec.extents.length, B);
     if (tb) rec.treeBlocks = alloc.alloc(tb).flatMap(expand);
     if (rec.xblock.length) rec.xattrBlock = alloc.alloc(1)[0]!.start;

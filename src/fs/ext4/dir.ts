@@ -56,10 +56,20 @@ function putEntry(block: Uint8Array, at: number, ino: number, recLen: number, na
   block.set(name, at + DirEntry.size);
 }
 
+const T_REC_LEN = DirEntryTail.offsetOf('det_rec_len'), T_FT = DirEntryTail.offsetOf('det_reserved_ft');
+const T_CHECKSUM = DirEntryTail.offsetOf('det_checksum');
+
+/**
+ * The tail of a leaf block (fields of `DirEntryTail`, written directly: once per leaf). The
+ * reserved fields stay zero: leaf blocks are fresh, zeroed buffers.
+ */
 function sealLeaf(block: Uint8Array, inodeSeed: number): void {
   const at = block.length - TAIL;
-  DirEntryTail.encode({ det_reserved_zero1: 0, det_rec_len: TAIL, det_reserved_zero2: 0, det_reserved_ft: DIR_TAIL_FT }, block, at);
-  DirEntryTail.encode({ det_checksum: crc32cUpdate(inodeSeed, block, 0, at) }, block, at);
+  block[at + T_REC_LEN] = TAIL; block[at + T_REC_LEN + 1] = 0;
+  block[at + T_FT] = DIR_TAIL_FT;
+  const c = crc32cUpdate(inodeSeed, block, 0, at);
+  block[at + T_CHECKSUM] = c & 0xff; block[at + T_CHECKSUM + 1] = (c >>> 8) & 0xff;
+  block[at + T_CHECKSUM + 2] = (c >>> 16) & 0xff; block[at + T_CHECKSUM + 3] = c >>> 24;
 }
 
 /** An empty leaf block (lost+found's spare blocks): one unused entry spanning the block. */

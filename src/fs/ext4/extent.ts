@@ -46,6 +46,10 @@ export interface MappedExtent {
   pblk: number;
 }
 
+/** Shared by every inode without extents or tree blocks (never added to: lists are replaced). */
+export const NO_EXTENTS: readonly MappedExtent[] = Object.freeze([]);
+export const NO_BLOCKS: readonly number[] = Object.freeze([]);
+
 /** Entries per tree block: after the header, leaving room for the 4-byte tail. */
 const perBlock = (blockSize: number): number => Math.floor((blockSize - ExtentHeader.size) / ExtentLeaf.size);
 
@@ -61,12 +65,49 @@ export function extentTreeBlocks(count: number, blockSize: number): number {
 
 interface Entry { lblk: number; pblk: number; len: number }
 
+// Field offsets of the declared structs, for the per-inode path below (every file's i_block).
+const EH_MAGIC = ExtentHeader.offsetOf('eh_magic'), EH_ENTRIES = ExtentHeader.offsetOf('eh_entries');
+const EH_MAX = ExtentHeader.offsetOf('eh_max'), EH_DEPTH = ExtentHeader.offsetOf('eh_depth');
+const EE_BLOCK = ExtentLeaf.offsetOf('ee_block'), EE_LEN = ExtentLeaf.offsetOf('ee_len');
+const EE_START_LO = ExtentLeaf.offsetOf('ee_start_lo'), EE_START_HI = ExtentLeaf.offsetOf('ee_start_hi');
+const EI_BLOCK = ExtentIndex.offsetOf('ei_block'), EI_LEAF_LO = ExtentIndex.offsetOf('ei_leaf_lo'), EI_LEAF_HI = ExtentIndex.offsetOf('ei_leaf_hi');
+
+function le16(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v & 0xff; buf[at + 1] = v >>> 8;
+}
+function le32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v & 0xff; buf[at + 1] = (v >>> 8) & 0xff; buf[at + 2] = (v >>> 16) & 0xff; buf[at + 3] = v >>> 24;
+}
+/** A 48-bit block number as its u32le low and u16le high fields (ee_start, ei_leaf). */
+function le48(buf: Uint8Array, loAt: number, hiAt: number, v: number): void {
+  if (!(Number.isInteger(v) && v >= 0 && v < 2 ** 48)) throw new RangeError(`extent block number ${v} does not fit in 48 bits`);
+  const lo = v % 0x1_0000_0000;
+  le32(buf, loAt, lo);
+  le16(buf, hiAt, (v - lo) / 0x1_0000_0000);
+}
+
+/**
+ * The header and entries of one tree node at `buf[at]`, written byte by byte at the structs'
+ * offsets (this runs once per file; the generic encoder costs several times more per call).
+ * eh_generation and ei_unused stay zero (the buffers are fresh). Out-of-range values are RangeErrors.
+ */
 function writeEntries(buf: Uint8Array, at: number, entries: readonly Entry[], depth: number, max: number): void {
-  ExtentHeader.encode({ eh_magic: EXTENT_MAGIC, eh_entries: entries.length, eh_max: max, eh_depth: depth, eh_generation: 0 }, buf, at);
+  le16(buf, at + EH_MAGIC, EXTENT_MAGIC);
+  le16(buf, at + EH_ENTRIES, entries.length);
+  le16(buf, at + EH_MAX, max);
+  le16(buf, at + EH_DEPTH, depth);
   let o = at + ExtentHeader.size;
   for (const e of entries) {
-    if (depth === 0) ExtentLeaf.encode({ ee_block: e.lblk, ee_len: e.len, ee_start: e.pblk }, buf, o);
-    else ExtentIndex.encode({ ei_block: e.lblk, ei_leaf: e.pblk, ei_unused: 0 }, buf, o);
+    if (!(Number.isInteger(e.lblk) && e.lblk >= 0 && e.lblk <= 0xffffffff)) throw new RangeError(`extent logical block ${e.lblk} does not fit in 32 bits`);
+    if (depth === 0) {
+      if (!(e.len > 0 && e.len <= MAX_EXTENT_LEN)) throw new RangeError(`extent length ${e.len} is not in 1..${MAX_EXTENT_LEN}`);
+      le32(buf, o + EE_BLOCK, e.lblk);
+      le16(buf, o + EE_LEN, e.len);
+      le48(buf, o + EE_START_LO, o + EE_START_HI, e.pblk);
+    } else {
+      le32(buf, o + EI_BLOCK, e.lblk);
+      le48(buf, o + EI_LEAF_LO, o + EI_LEAF_HI, e.pblk);
+    }
     o += ExtentLeaf.size;
   }
 }

@@ -186,18 +186,34 @@ export class BlockAllocator {
   alloc(n: number): Range[] {
     const out: Range[] = [];
     while (n > 0) {
-      const g = this.gaps[this.gap];
-      if (!g) { this.overflow += n; out.push({ start: -1, end: -1 + n }); break; }
-      if (this.cursor >= g.end) { this.gap++; this.cursor = this.gaps[this.gap]?.start ?? 0; continue; }
-      const take = Math.min(n, g.end - this.cursor);
-      const run = { start: this.cursor, end: this.cursor + take };
-      out.push(run);
-      const top = this.runs[this.runs.length - 1];
-      if (top && top.end === run.start) top.end = run.end; else this.runs.push({ ...run });
-      this.cursor += take;
-      this.allocated += take;
-      n -= take;
+      const start = this.next(n);
+      out.push({ start, end: start + this.taken });
+      n -= this.taken;
     }
     return out;
+  }
+
+  /** Length of the run the last `next` returned. */
+  taken = 0;
+
+  /**
+   * Allocate the first run of at most `n` (> 0) blocks: returns its start and sets `taken` to its
+   * length (the run ends at a metadata area or at `n`). Past the end of the filesystem, the rest is
+   * counted in `overflow` and returned as one run starting at -1. The per-file path: no objects.
+   */
+  next(n: number): number {
+    for (;;) {
+      const g = this.gaps[this.gap];
+      if (!g) { this.overflow += n; this.taken = n; return -1; }
+      if (this.cursor >= g.end) { this.gap++; this.cursor = this.gaps[this.gap]?.start ?? 0; continue; }
+      const take = Math.min(n, g.end - this.cursor);
+      const start = this.cursor;
+      const top = this.runs[this.runs.length - 1];
+      if (top && top.end === start) top.end = start + take; else this.runs.push({ start, end: start + take });
+      this.cursor += take;
+      this.allocated += take;
+      this.taken = take;
+      return start;
+    }
   }
 }

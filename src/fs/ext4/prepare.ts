@@ -4,14 +4,14 @@
  * sparse files. The result is reused by every sizing attempt.
  */
 import { knownDataRanges } from '../../extent/content.js';
-import { isUtf8 } from 'node:buffer';
-import { closeSync, fstatSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { DiskwrightError } from '../../errors.js';
+import { dataRegions } from '../../extent/holes.js';
 import { openInput, readInput } from '../../extent/read.js';
 import { walkTree, type Tree, type TreeNode } from '../../tree/model.js';
 import { crc32cUpdate } from './checksum.js';
 import { buildDirectory, FT, type DirChild } from './dir.js';
-import type { MappedExtent } from './extent.js';
+import { NO_BLOCKS, NO_EXTENTS, type MappedExtent } from './extent.js';
 import { seedWords } from './htree.js';
 import { inodeCsumSeed } from './inode.js';
 import type { Range } from './layout.js';
@@ -52,12 +52,12 @@ export interface Rec {
   dirBlocks?: Uint8Array[];
   indexed?: boolean;
   /** Regular files: logical block ranges holding data (holes between them). */
-  dataRanges?: Range[];
+  dataRanges?: readonly Range[];
   ibody: XattrRecord[];
   xblock: XattrRecord[];
   // Filled by allocate():
-  extents: MappedExtent[];
-  treeBlocks: number[];
+  extents: readonly MappedExtent[];
+  treeBlocks: readonly number[];
   xattrBlock: number;
 }
 
@@ -68,7 +68,6 @@ export interface Prepared {
   lastIno: number;
   /** Blocks the contents need before extent-tree blocks (for the first size estimate). */
   contentBlocks: number;
-  fileSizes: Map<string, number>;
 }
 
 const FILE_TYPE: Record<TreeNode['kind'], number> = {
@@ -87,14 +86,6 @@ function lostFoundBlocks(blockSize: number): number {
   return blocks;
 }
 
-/**
- * A tree path as the Volume's file sources take it. Sources hold strings; a host name that is not
- * UTF-8 cannot be a string without losing bytes, so it goes through as its Buffer, which every
- * `fs` call that emission makes accepts (docs/ARCHITECTURE.md §2.1: names are raw bytes).
- */
-export const pathText = (p: string | Buffer): string => (typeof p === 'string' ? p : isUtf8(p) ? p.toString() : (p as unknown as string));
-
-/** Logical block ranges of a sparse file that hold non-zero data (reading holes is cheap). */
 /** Byte ranges (sorted) as the block ranges that cover them, merged: a nested volume's holes stay holes. */
 function blockRanges(bytes: readonly { start: number; end: number }[], B: number): Range[] {
   const out: Range[] = [];
@@ -107,33 +98,47 @@ function blockRanges(bytes: readonly { start: number; end: number }[], B: number
   return out;
 }
 
-function scanDataRanges(path: string, offset: number, size: number, blockSize: number): Range[] {
+/**
+ * Logical block ranges of a sparse file that hold non-zero data. Only the regions the file system
+ * says hold data are read (extent/holes.ts: SEEK_DATA/SEEK_HOLE; every byte where it cannot say),
+ * block-aligned from the file's start, so the answer is the one a read of every byte gives.
+ */
+function scanDataRanges(path: string | Buffer, offset: number, size: number, blockSize: number): Range[] {
   const ranges: Range[] = [];
   const chunk = Buffer.alloc(1 << 20);
   const zero = Buffer.alloc(blockSize);
   const zeroChunk = Buffer.alloc(chunk.length);
+  const regions = dataRegions(path, offset + size);
+  const windows = regions
+    ? regions.map((r) => ({ start: Math.max(0, r.start - offset), end: Math.min(size, r.end - offset) })).filter((w) => w.end > w.start)
+    : [{ start: 0, end: size }];
   const fd = openInput(path);
   try {
-    let pos = 0;
-    while (pos < size) {
-      const want = Math.min(chunk.length, size - pos);
-      let got = 0;
-      while (got < want) {
-        const n = readInput(fd, path, chunk, got, want - got, offset + pos + got);
-        if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} is shorter than its ${size} bytes`, { value: path });
-        got += n;
+    let done = 0;
+    for (const w of windows) {
+      let pos = Math.max(done, Math.floor(w.start / blockSize) * blockSize);
+      const stop = Math.min(size, Math.ceil(w.end / blockSize) * blockSize);
+      while (pos < stop) {
+        const want = Math.min(chunk.length, stop - pos);
+        let got = 0;
+        while (got < want) {
+          const n = readInput(fd, path, chunk, got, want - got, offset + pos + got);
+          if (n === 0) throw new DiskwrightError('E_INPUT_CHANGED', `input file ${path} is shorter than its ${size} bytes`, { value: path });
+          got += n;
+        }
+        // Holes read back as zeros: test the whole chunk first, then its blocks.
+        if (want === chunk.length && chunk.equals(zeroChunk)) { pos += want; continue; }
+        for (let at = 0; at < want; at += blockSize) {
+          const end = Math.min(at + blockSize, want);
+          const isZero = end - at === blockSize ? chunk.subarray(at, end).equals(zero) : chunk.subarray(at, end).equals(zero.subarray(0, end - at));
+          if (isZero) continue;
+          const lblk = (pos + at) / blockSize;
+          const top = ranges[ranges.length - 1];
+          if (top && top.end === lblk) top.end++; else ranges.push({ start: lblk, end: lblk + 1 });
+        }
+        pos += want;
       }
-      // Holes read back as zeros: test the whole chunk first, then its blocks.
-      if (want === chunk.length && chunk.equals(zeroChunk)) { pos += want; continue; }
-      for (let at = 0; at < want; at += blockSize) {
-        const end = Math.min(at + blockSize, want);
-        const isZero = end - at === blockSize ? chunk.subarray(at, end).equals(zero) : chunk.subarray(at, end).equals(zero.subarray(0, end - at));
-        if (isZero) continue;
-        const lblk = (pos + at) / blockSize;
-        const top = ranges[ranges.length - 1];
-        if (top && top.end === lblk) top.end++; else ranges.push({ start: lblk, end: lblk + 1 });
-      }
-      pos += want;
+      done = Math.max(done, stop);
     }
   } finally {
     closeSync(fd);
@@ -147,6 +152,13 @@ function synthLostFound(time: number): TreeNode {
 }
 
 const NONE: XattrRecord[] = [];
+const NO_RANGES: readonly Range[] = Object.freeze([]);
+/** The ranges of files without holes, shared by size (read-only after preparing): one list per block count below 64. */
+const WHOLE: (readonly Range[])[] = [];
+function wholeFile(blocks: number): readonly Range[] {
+  if (blocks >= 64) return [{ start: 0, end: blocks }];
+  return (WHOLE[blocks] ??= Object.freeze([Object.freeze({ start: 0, end: blocks })]));
+}
 
 /** The path of `node` in `tree`, for an error message (a walk: errors only). */
 function pathOf(tree: Tree, node: TreeNode): string {
@@ -163,7 +175,7 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
   const byLink = new Map<number, Rec>();
   let next = FIRST_INO + 1;
   const newRec = (ino: number, node: TreeNode): Rec => {
-    const rec: Rec = { ino, node, links: 1, ibody: NONE, xblock: NONE, extents: [], treeBlocks: [], xattrBlock: -1 };
+    const rec: Rec = { ino, node, links: 1, ibody: NONE, xblock: NONE, extents: NO_EXTENTS, treeBlocks: NO_BLOCKS, xattrBlock: -1 };
     recs[ino] = rec;
     return rec;
   };
@@ -174,13 +186,22 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
     throw new DiskwrightError('E_EXT4_LOST_FOUND', '/lost+found must be a directory on ext4', { path: s.specPath, value: lpfNode.kind });
   }
 
-  // Pass 1: inode numbers, pre-order (root 2, lost+found 11, the rest from 12).
-  const parentOf = new Map<Rec, Rec>();
-  const childRecs = new Map<Rec, { node: TreeNode; rec: Rec }[]>();
-  const visit = (node: TreeNode, rec: Rec): void => {
-    const kids: { node: TreeNode; rec: Rec }[] = [];
-    if (rec.ino === ROOT_INO && !lpfNode) kids.push({ node: recs[LPF_INO]!.node, rec: recs[LPF_INO]! });
-    for (const child of node.children ?? []) {
+  // Pass 1: inode numbers, pre-order (root 2, lost+found 11, the rest from 12): a directory's
+  // children are numbered when it is reached, then its subdirectories are entered in order. An
+  // explicit stack (a deep tree cannot exhaust the call stack); per inode number, the parent
+  // directory's and a directory's entries (plain arrays indexed by inode number, not maps).
+  const parentIno: number[] = [];
+  const entriesOf: DirChild[][] = [];
+  const root = newRec(ROOT_INO, tree.root);
+  parentIno[ROOT_INO] = ROOT_INO;
+  if (!lpfNode) { newRec(LPF_INO, synthLostFound(s.fsTime)); parentIno[LPF_INO] = ROOT_INO; }
+  const pending: Rec[] = [root];
+  while (pending.length) {
+    const rec = pending.pop()!;
+    const entries: DirChild[] = [];
+    const subdirs: Rec[] = [];
+    if (rec.ino === ROOT_INO && !lpfNode) entries.push({ name: recs[LPF_INO]!.node.name, ino: LPF_INO, fileType: FT.dir });
+    for (const child of rec.node.children ?? []) {
       let crec: Rec;
       if (rec.ino === ROOT_INO && child === lpfNode) crec = newRec(LPF_INO, child);
       else if (child.linkId !== undefined && byLink.has(child.linkId)) { crec = byLink.get(child.linkId)!; crec.links++; }
@@ -188,34 +209,26 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
         crec = newRec(next++, child);
         if (child.linkId !== undefined) byLink.set(child.linkId, crec);
       }
-      kids.push({ node: child, rec: crec });
+      entries.push({ name: child.name, ino: crec.ino, fileType: FILE_TYPE[child.kind] });
+      if (child.kind === 'dir') { parentIno[crec.ino] = rec.ino; subdirs.push(crec); }
     }
-    if (rec.ino === ROOT_INO && !lpfNode) kids.sort((a, b) => Buffer.compare(a.node.name, b.node.name));
-    childRecs.set(rec, kids);
-    for (const k of kids) {
-      if (k.node.kind !== 'dir' || (k.rec.ino === LPF_INO && !lpfNode)) continue;
-      parentOf.set(k.rec, rec);
-      visit(k.node, k.rec);
-    }
-  };
-  const root = newRec(ROOT_INO, tree.root);
-  if (!lpfNode) { newRec(LPF_INO, synthLostFound(s.fsTime)); parentOf.set(recs[LPF_INO]!, root); }
-  parentOf.set(root, root);
-  visit(tree.root, root);
+    if (rec.ino === ROOT_INO && !lpfNode) entries.sort((a, b) => Buffer.compare(a.name, b.name));
+    entriesOf[rec.ino] = entries;
+    for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i]!);
+  }
   const lastIno = next - 1;
 
   // Pass 2: contents.
   let contentBlocks = 0;
   const csumSeed = crc32cUpdate(0xffffffff, s.uuid);
   const slab = new BlockSlab();
-  const fileSizes = new Map<string, number>();
   for (let ino = ROOT_INO; ino <= lastIno; ino++) {
     const rec = recs[ino];
     if (!rec) continue;
     const node = rec.node;
     const what = (): string => `${s.specPath}: ${pathOf(tree, node)} (inode ${ino})`;
     if (node.xattrs.length) {
-      const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what())), B, what());
+      const placed = placeXattrs(node.xattrs.map((x) => toRecord(x, what)), B, what);
       rec.ibody = placed.ibody;
       rec.xblock = placed.block;
       if (rec.xblock.length) contentBlocks++;
@@ -223,17 +236,13 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
     const iseed = node.kind === 'dir' ? inodeCsumSeed(csumSeed, ino, 0) : 0;
     switch (node.kind) {
       case 'dir': {
-        const kids = childRecs.get(rec) ?? [];
+        const entries = entriesOf[ino] ?? [];
         let subdirs = 0;
-        const entries: DirChild[] = kids.map((k) => {
-          if (k.node.kind === 'dir') subdirs++;
-          return { name: k.node.name, ino: k.rec.ino, fileType: FILE_TYPE[k.node.kind] };
-        });
+        for (const e of entries) if (e.fileType === FT.dir) subdirs++;
         const min = ino === LPF_INO ? lostFoundBlocks(B) : 1;
-        const parent = parentOf.get(rec) ?? root;
         let layout;
         try {
-          layout = buildDirectory(ino, parent.ino, entries, B, seedW, iseed, min, slab);
+          layout = buildDirectory(ino, parentIno[ino] ?? ROOT_INO, entries, B, seedW, iseed, min, slab);
         } catch (e) {
           throw new DiskwrightError('E_EXT4_DIR_TOO_LARGE', `${what()}: ${(e as Error).message}`, { path: s.specPath, value: entries.length });
         }
@@ -246,16 +255,12 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
       case 'file': {
         const size = node.size;
         const nblocks = Math.ceil(size / B);
-        if (size === 0) rec.dataRanges = [];
-        else if (node.sparse && node.content?.kind === 'file') rec.dataRanges = scanDataRanges(pathText(node.content.path), node.content.offset, size, B);
+        if (size === 0) rec.dataRanges = NO_RANGES;
+        else if (node.sparse && node.content?.kind === 'file') rec.dataRanges = scanDataRanges(node.content.path, node.content.offset, size, B);
         else if (node.content?.kind === 'volume') rec.dataRanges = blockRanges(knownDataRanges(node.content)!, B);
-        else rec.dataRanges = [{ start: 0, end: nblocks }];
+        else rec.dataRanges = wholeFile(nblocks);
         if (nblocks > 2 ** 32 - 1) throw new DiskwrightError('E_EXT4_FILE_TOO_LARGE', `${what()}: ${size} bytes exceed ext4's 2^32 blocks per file`, { path: s.specPath, value: size });
         for (const r of rec.dataRanges) contentBlocks += r.end - r.start;
-        if (node.content?.kind === 'file') {
-          const p = pathText(node.content.path);
-          if (!fileSizes.has(p)) fileSizes.set(p, node.content.offset === 0 ? node.content.size : statSize(p));
-        }
         break;
       }
       case 'symlink': {
@@ -268,10 +273,5 @@ export function prepare(tree: Tree, s: Ext4Settings): Prepared {
         break;
     }
   }
-  return { settings: s, recs, lastIno, contentBlocks, fileSizes };
-}
-
-function statSize(path: string): number {
-  const fd = openInput(path);
-  try { return fstatSync(fd).size; } finally { closeSync(fd); }
+  return { settings: s, recs, lastIno, contentBlocks };
 }

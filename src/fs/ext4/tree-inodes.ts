@@ -17,11 +17,11 @@ import type { Allocation } from './allocate.js';
 import { encodeExtentTree } from './extent.js';
 import { deviceIblock, EXT4_EXTENTS_FL, EXT4_INDEX_FL, I_BLOCK, I_BLOCK_SIZE, Inode, inodeCsumSeed } from './inode.js';
 import type { IblockWriter, InodeTables } from './inode-table.js';
-import { pathText, ROOT_INO, type Prepared, type Rec } from './prepare.js';
+import { ROOT_INO, type Prepared, type Rec } from './prepare.js';
 import { encodeXattrBlock } from './xattr.js';
 
 /** Add a file's data extents: bytes from the tree, or ranges of its source file. */
-function addFileData(vb: VolumeBuilder, p: Prepared, rec: Rec, B: number): void {
+function addFileData(vb: VolumeBuilder, rec: Rec, B: number): void {
   const node = rec.node;
   const c = node.content;
   for (const e of rec.extents) {
@@ -29,10 +29,9 @@ function addFileData(vb: VolumeBuilder, p: Prepared, rec: Rec, B: number): void 
     const len = Math.min(e.len * B, node.size - from);
     if (len <= 0) continue;
     if (!c) throw new Error(`ext4: file inode ${rec.ino} has no content`);
-    if (c.kind === 'file') {
-      const path = pathText(c.path);
-      vb.addFile(e.pblk * B, path, c.offset + from, len, p.fileSizes.get(path)!);
-    } else addContent(vb, e.pblk * B, c, from, len);
+    // The size the source file had when the tree was read: emission checks it is unchanged.
+    if (c.kind === 'file') vb.addFile(e.pblk * B, c.path, c.offset + from, len, c.fileSize);
+    else addContent(vb, e.pblk * B, c, from, len);
   }
 }
 
@@ -73,7 +72,7 @@ export function writeTreeInodes(vb: VolumeBuilder, tables: InodeTables, p: Prepa
         break;
       }
       case 'file':
-        addFileData(vb, p, rec, B);
+        addFileData(vb, rec, B);
         break;
       case 'symlink': {
         const target = node.symlinkTarget ?? Buffer.alloc(0);

@@ -53,10 +53,10 @@ const ACL_USER = 2;
 const ACL_GROUP = 8;
 
 /** Convert a POSIX ACL from the xattr API format to ext4's on-disk format (fs/ext4/acl.c). */
-export function aclToDisk(value: Uint8Array, what: string): Uint8Array {
+export function aclToDisk(value: Uint8Array, what: () => string): Uint8Array {
   const src = Buffer.from(value);
   if (src.length < 4 || (src.length - 4) % 8 !== 0 || src.readUInt32LE(0) !== 2) {
-    throw new DiskwrightError('E_XATTR', `${what}: not a POSIX ACL in xattr format (version 2 header, 8-byte entries)`, { value: src.toString('hex') });
+    throw new DiskwrightError('E_XATTR', `${what()}: not a POSIX ACL in xattr format (version 2 header, 8-byte entries)`, { value: src.toString('hex') });
   }
   const n = (src.length - 4) / 8;
   const out: number[] = [];
@@ -71,17 +71,20 @@ export function aclToDisk(value: Uint8Array, what: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** Split a tree xattr into its index and stored name/value; unknown namespaces are an error. */
-export function toRecord(x: Xattr, what: string): XattrRecord {
+/**
+ * Split a tree xattr into its index and stored name/value; unknown namespaces are an error. `what`
+ * names the file for errors; it is called only then (spelling out a path walks the tree).
+ */
+export function toRecord(x: Xattr, what: () => string): XattrRecord {
   for (const [prefix, index] of PREFIXES) {
     if (x.name.startsWith(prefix)) {
       const name = Buffer.from(x.name.slice(prefix.length), 'utf8');
-      if (name.length > 255) throw new DiskwrightError('E_XATTR', `${what}: xattr name ${x.name} is longer than 255 bytes`, { value: x.name });
-      const value = index === 2 || index === 3 ? aclToDisk(x.value, `${what}: ${x.name}`) : x.value;
+      if (name.length > 255) throw new DiskwrightError('E_XATTR', `${what()}: xattr name ${x.name} is longer than 255 bytes`, { value: x.name });
+      const value = index === 2 || index === 3 ? aclToDisk(x.value, () => `${what()}: ${x.name}`) : x.value;
       return { index, name, value };
     }
   }
-  throw new DiskwrightError('E_XATTR', `${what}: xattr ${x.name} has a namespace ext4 cannot store (user., trusted., security., system.)`, { value: x.name });
+  throw new DiskwrightError('E_XATTR', `${what()}: xattr ${x.name} has a namespace ext4 cannot store (user., trusted., security., system.)`, { value: x.name });
 }
 
 /** ext2fs_ext_attr_hash_entry (unsigned name bytes). */
@@ -104,7 +107,7 @@ const recordSpace = (r: XattrRecord): number => entryLen(r.name.length) + pad4(r
 export const IBODY_ROOM = INODE_SIZE - IBODY_XATTR_OFFSET - 4 - 4;
 
 /** Decide which records live in the inode (in order, while they fit) and which in the block. */
-export function placeXattrs(records: readonly XattrRecord[], blockSize: number, what: string): { ibody: XattrRecord[]; block: XattrRecord[] } {
+export function placeXattrs(records: readonly XattrRecord[], blockSize: number, what: () => string): { ibody: XattrRecord[]; block: XattrRecord[] } {
   const ibody: XattrRecord[] = [];
   const block: XattrRecord[] = [];
   let used = 0;
@@ -116,7 +119,7 @@ export function placeXattrs(records: readonly XattrRecord[], blockSize: number, 
   let blockUsed = 32 + 4;
   for (const r of block) blockUsed += recordSpace(r);
   if (blockUsed > blockSize) {
-    throw new DiskwrightError('E_XATTR', `${what}: extended attributes need ${blockUsed} bytes, more than one ${blockSize}-byte block`, { value: blockUsed });
+    throw new DiskwrightError('E_XATTR', `${what()}: extended attributes need ${blockUsed} bytes, more than one ${blockSize}-byte block`, { value: blockUsed });
   }
   return { ibody, block };
 }

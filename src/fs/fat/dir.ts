@@ -4,6 +4,7 @@
  * short entry that needs one.
  */
 import type { Timestamp } from '../../tree/model.js';
+import { civil } from '../../util/civil.js';
 import { DirEntry, ATTR_DIRECTORY, ATTR_VOLUME_ID } from './bootsector.js';
 import { encodeLfnEntries, shortNameChecksum, lfnEntryCount } from './names.js';
 
@@ -28,10 +29,10 @@ export function fatTime(ts: Timestamp): FatTime {
   let sec = ts.sec, nsec = ts.nsec;
   if (sec < FAT_MIN_SEC) { sec = FAT_MIN_SEC; nsec = 0; }
   if (sec > FAT_MAX_SEC) { sec = FAT_MAX_SEC; nsec = 0; }
-  const d = new Date(sec * 1000);
-  const date = ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate();
-  const time = (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | (d.getUTCSeconds() >> 1);
-  const tenth = (d.getUTCSeconds() & 1) * 100 + Math.floor(nsec / 10_000_000);
+  const { year, month, day, hour: hours, minute: minutes, second: seconds } = civil(sec);
+  const date = ((year - 1980) << 9) | (month << 5) | day;
+  const time = (hours << 11) | (minutes << 5) | (seconds >> 1);
+  const tenth = (seconds & 1) * 100 + Math.floor(nsec / 10_000_000);
   return { date, time, tenth };
 }
 
@@ -50,22 +51,27 @@ export interface ShortEntryFields {
  * using them would make two builds of the same tree differ.
  */
 export function encodeShortEntry(e: ShortEntryFields, buf: Uint8Array, offset: number): void {
-  // Hot path (one call per file): DataView writes at the offsets DirEntry declares, instead of the
-  // generic encoder; values are in range by construction.
-  const m = fatTime(e.mtime);
-  const dv = new DataView(buf.buffer, buf.byteOffset + offset, DirEntry.size);
+  writeShortEntry(e, fatTime(e.mtime), buf, new DataView(buf.buffer, buf.byteOffset, buf.byteLength), offset);
+}
+
+/**
+ * encodeShortEntry with `e.mtime` already as FAT time `m` and the caller's DataView over all of
+ * `buf` (one per directory, not one per entry). Hot path (one call per file): DataView writes at
+ * the offsets DirEntry declares, instead of the generic encoder; values are in range by construction.
+ */
+function writeShortEntry(e: ShortEntryFields, m: FatTime, buf: Uint8Array, dv: DataView, offset: number): void {
   buf.set(e.name, offset + O.DIR_Name);
-  dv.setUint8(O.DIR_Attr, e.attr);
-  dv.setUint8(O.DIR_NTRes, e.ntRes);
-  dv.setUint8(O.DIR_CrtTimeTenth, m.tenth);
-  dv.setUint16(O.DIR_CrtTime, m.time, true);
-  dv.setUint16(O.DIR_CrtDate, m.date, true);
-  dv.setUint16(O.DIR_LstAccDate, m.date, true);
-  dv.setUint16(O.DIR_FstClusHI, e.firstCluster >>> 16, true);
-  dv.setUint16(O.DIR_WrtTime, m.time, true);
-  dv.setUint16(O.DIR_WrtDate, m.date, true);
-  dv.setUint16(O.DIR_FstClusLO, e.firstCluster & 0xffff, true);
-  dv.setUint32(O.DIR_FileSize, e.size, true);
+  dv.setUint8(offset + O.DIR_Attr, e.attr);
+  dv.setUint8(offset + O.DIR_NTRes, e.ntRes);
+  dv.setUint8(offset + O.DIR_CrtTimeTenth, m.tenth);
+  dv.setUint16(offset + O.DIR_CrtTime, m.time, true);
+  dv.setUint16(offset + O.DIR_CrtDate, m.date, true);
+  dv.setUint16(offset + O.DIR_LstAccDate, m.date, true);
+  dv.setUint16(offset + O.DIR_FstClusHI, e.firstCluster >>> 16, true);
+  dv.setUint16(offset + O.DIR_WrtTime, m.time, true);
+  dv.setUint16(offset + O.DIR_WrtDate, m.date, true);
+  dv.setUint16(offset + O.DIR_FstClusLO, e.firstCluster & 0xffff, true);
+  dv.setUint32(offset + O.DIR_FileSize, e.size, true);
 }
 
 const DOT = Uint8Array.from(Buffer.from('.          ', 'latin1'));
@@ -95,21 +101,28 @@ export interface DirHeader {
  */
 export function encodeDirectory(header: DirHeader, items: readonly DirItem[], slots: number): Uint8Array {
   const buf = new Uint8Array(slots * 32);
+  const dv = new DataView(buf.buffer);
+  // Entries of one directory mostly share their time (files of one package): convert it once per run.
+  let lastTs: Timestamp | undefined, last: FatTime | undefined;
+  const timeOf = (ts: Timestamp): FatTime => {
+    if (last === undefined || ts.sec !== lastTs!.sec || ts.nsec !== lastTs!.nsec) { last = fatTime(ts); lastTs = ts; }
+    return last;
+  };
   let at = 0;
   if (header.sub) {
     const s = header.sub;
-    encodeShortEntry({ name: DOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.self, size: 0, mtime: s.mtime }, buf, at);
-    encodeShortEntry({ name: DOTDOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.parent, size: 0, mtime: s.mtime }, buf, at + 32);
+    writeShortEntry({ name: DOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.self, size: 0, mtime: s.mtime }, timeOf(s.mtime), buf, dv, at);
+    writeShortEntry({ name: DOTDOT, attr: ATTR_DIRECTORY, ntRes: 0, firstCluster: s.parent, size: 0, mtime: s.mtime }, timeOf(s.mtime), buf, dv, at + 32);
     at += 64;
   }
   if (header.label) {
     const l = header.label;
-    encodeShortEntry({ name: l.name, attr: ATTR_VOLUME_ID, ntRes: 0, firstCluster: 0, size: 0, mtime: l.time }, buf, at);
+    writeShortEntry({ name: l.name, attr: ATTR_VOLUME_ID, ntRes: 0, firstCluster: 0, size: 0, mtime: l.time }, timeOf(l.time), buf, dv, at);
     at += 32;
   }
   for (const it of items) {
     if (it.long !== undefined) at += encodeLfnEntries(it.long, shortNameChecksum(it.name), buf, at);
-    encodeShortEntry(it, buf, at);
+    writeShortEntry(it, timeOf(it.mtime), buf, dv, at);
     at += 32;
   }
   if (at !== buf.length) throw new Error(`FAT directory: encoded ${at} bytes, planned ${buf.length}`);

@@ -12,10 +12,33 @@
 import { DiskwrightError } from '../../errors.js';
 import { LfnEntry, ATTR_LONG_NAME, LAST_LONG_ENTRY, NTRES_LOWER_BASE, NTRES_LOWER_EXT } from './bootsector.js';
 
-/** Characters a long name may not hold (fatgen103 §7, "Long names"), besides controls below 0x20. */
-const LONG_FORBIDDEN = new Set(['"', '*', '/', ':', '<', '>', '?', '\\', '|']);
+/** Characters a long name may not hold (fatgen103 §7, "Long names"), besides controls below 0x20 and DEL. */
+const LONG_FORBIDDEN = '"*/:<>?\\|';
 /** Characters valid in a short name besides A–Z and 0–9 (fatgen103 §6.1). */
-const SHORT_EXTRA = new Set(['$', '%', "'", '-', '_', '@', '~', '`', '!', '(', ')', '{', '}', '^', '#', '&']);
+const SHORT_EXTRA = "$%'-_@~`!(){}^#&";
+
+/**
+ * Both character rules as one table by code unit (ASCII only: every other unit is neither forbidden
+ * nor valid in a short name), so the name checks run per code unit, without a string per character:
+ * FORBIDDEN_LONG for long names, SHORT_OK for upper-case short-name characters.
+ */
+const FORBIDDEN_LONG = 1, SHORT_OK = 2;
+const CHAR_CLASS = (() => {
+  const t = new Uint8Array(128);
+  for (let c = 0; c < 0x20; c++) t[c] = FORBIDDEN_LONG;
+  t[0x7f] = FORBIDDEN_LONG;
+  for (const ch of LONG_FORBIDDEN) t[ch.charCodeAt(0)] = FORBIDDEN_LONG;
+  for (let c = 0x41; c <= 0x5a; c++) t[c] = SHORT_OK;
+  for (let c = 0x30; c <= 0x39; c++) t[c] = SHORT_OK;
+  for (const ch of SHORT_EXTRA) t[ch.charCodeAt(0)] = SHORT_OK;
+  return t;
+})();
+const isAsciiLower = (c: number): boolean => c >= 0x61 && c <= 0x7a;
+/** True when every code unit of `s` is ASCII: then String#toUpperCase maps a–z and nothing else. */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
 const MAX_LONG_UNITS = 255;
 const UNITS_PER_LFN = 13;
 
@@ -33,22 +56,36 @@ const LFN_CLUS = LfnEntry.offsetOf('LDIR_FstClusLO');
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** A tree name as text for paths and messages (invalid UTF-8 shown with U+FFFD); ASCII, nearly every name, without a UTF-8 decode. */
+export function nameText(raw: Buffer): string {
+  for (let i = 0; i < raw.length; i++) if (raw[i]! > 0x7f) return raw.toString('utf8');
+  return raw.toString('latin1');
+}
+
 /** The long name FAT stores for a tree name: UTF-8 decoded, trailing dots/spaces dropped; errors name `where`. */
 export function fatLongName(raw: Buffer, where: string, specPath: string): string {
   let s: string;
-  try {
-    s = decoder.decode(raw);
-  } catch {
-    throw new DiskwrightError('E_FAT_NAME', `${where}: the name is not valid UTF-8 (${raw.toString('hex')}); FAT long names are Unicode: rename the file`, { path: specPath, value: where });
+  // Almost every name is ASCII: then the bytes are the string (latin1 decodes them 1:1, and ASCII is valid UTF-8).
+  let ascii = true;
+  for (let i = 0; i < raw.length; i++) if (raw[i]! > 0x7f) { ascii = false; break; }
+  if (ascii) s = raw.toString('latin1');
+  else {
+    try {
+      s = decoder.decode(raw);
+    } catch {
+      throw new DiskwrightError('E_FAT_NAME', `${where}: the name is not valid UTF-8 (${raw.toString('hex')}); FAT long names are Unicode: rename the file`, { path: specPath, value: where });
+    }
   }
-  const trimmed = s.replace(/[. ]+$/, '');
+  let end = s.length;
+  while (end > 0 && (s.charCodeAt(end - 1) === 0x2e || s.charCodeAt(end - 1) === 0x20)) end--;
+  const trimmed = end === s.length ? s : s.slice(0, end);
   if (trimmed.length === 0) {
     throw new DiskwrightError('E_FAT_NAME', `${where}: a FAT name cannot consist only of dots and spaces`, { path: specPath, value: where });
   }
-  for (const ch of trimmed) {
-    const c = ch.codePointAt(0)!;
-    if (c < 0x20 || c === 0x7f || LONG_FORBIDDEN.has(ch)) {
-      throw new DiskwrightError('E_FAT_NAME', `${where}: FAT names cannot contain ${JSON.stringify(ch)} (forbidden: control characters and " * / : < > ? \\ |)`, { path: specPath, value: where });
+  for (let i = 0; i < trimmed.length; i++) {
+    const c = trimmed.charCodeAt(i);
+    if (c < 0x80 && CHAR_CLASS[c] === FORBIDDEN_LONG) {
+      throw new DiskwrightError('E_FAT_NAME', `${where}: FAT names cannot contain ${JSON.stringify(trimmed[i])} (forbidden: control characters and " * / : < > ? \\ |)`, { path: specPath, value: where });
     }
   }
   const units = trimmed.length; // UTF-16 code units, what LDIR_Name* hold
@@ -60,6 +97,7 @@ export function fatLongName(raw: Buffer, where: string, specPath: string): strin
 
 /** The key under which FAT considers two names equal: case-insensitive (trailing dots/spaces are already gone). */
 export function fatNameKey(longName: string): string {
+  if (isAscii(longName)) return longName.toUpperCase();
   // Character by character, as FAT's up-case table maps one UTF-16 unit to one ('ß' stays 'ß',
   // where String#toUpperCase would make it 'SS').
   let out = '';
@@ -70,16 +108,14 @@ export function fatNameKey(longName: string): string {
   return out;
 }
 
-function isShortChar(ch: string): boolean {
-  return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || SHORT_EXTRA.has(ch);
-}
-
 type Case = 'none' | 'upper' | 'lower' | 'mixed';
-function caseOf(s: string): Case {
+/** The case of the ASCII letters of s[from, to). */
+function caseOf(s: string, from: number, to: number): Case {
   let up = false, low = false;
-  for (const ch of s) {
-    if (ch >= 'A' && ch <= 'Z') up = true;
-    else if (ch >= 'a' && ch <= 'z') low = true;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) up = true;
+    else if (isAsciiLower(c)) low = true;
   }
   return up && low ? 'mixed' : up ? 'upper' : low ? 'lower' : 'none';
 }
@@ -104,16 +140,21 @@ export interface ExactShort {
 
 /** The short entry for a long name that is itself a valid 8.3 name (one case per part), else undefined. */
 export function exactShortName(longName: string): ExactShort | undefined {
-  if (longName.startsWith('.')) return undefined;
+  if (longName.charCodeAt(0) === 0x2e) return undefined;
   const dot = longName.indexOf('.');
   if (dot !== longName.lastIndexOf('.')) return undefined;
-  const base = dot < 0 ? longName : longName.slice(0, dot);
-  const ext = dot < 0 ? '' : longName.slice(dot + 1);
-  if (base.length < 1 || base.length > 8 || ext.length > 3 || (dot >= 0 && ext.length === 0)) return undefined;
-  for (const ch of base + ext) if (!isShortChar(ch.toUpperCase()) || ch.charCodeAt(0) > 0x7e) return undefined;
-  const cb = caseOf(base), ce = caseOf(ext);
+  const baseEnd = dot < 0 ? longName.length : dot;
+  const extLength = dot < 0 ? 0 : longName.length - dot - 1;
+  if (baseEnd < 1 || baseEnd > 8 || extLength > 3 || (dot >= 0 && extLength === 0)) return undefined;
+  // Every character (but the dot) printable ASCII and, upper-cased, valid in a short name.
+  for (let i = 0; i < longName.length; i++) {
+    if (i === dot) continue;
+    const c = longName.charCodeAt(i);
+    if (c > 0x7e || CHAR_CLASS[isAsciiLower(c) ? c - 0x20 : c] !== SHORT_OK) return undefined;
+  }
+  const cb = caseOf(longName, 0, baseEnd), ce = dot < 0 ? 'none' : caseOf(longName, dot + 1, longName.length);
   if (cb === 'mixed' || ce === 'mixed') return undefined;
-  const B = base.toUpperCase(), E = ext.toUpperCase();
+  const B = longName.slice(0, baseEnd).toUpperCase(), E = dot < 0 ? '' : longName.slice(dot + 1).toUpperCase();
   return {
     name: shortNameBytes(B, E),
     ntRes: (cb === 'lower' ? NTRES_LOWER_BASE : 0) | (ce === 'lower' ? NTRES_LOWER_EXT : 0),
@@ -127,11 +168,17 @@ export function exactShortName(longName: string): ExactShort | undefined {
  * at 8 and extension (after the last dot) at 3 characters.
  */
 export function shortBasis(longName: string): { base: string; ext: string } {
+  // Per code point of the upper-cased string: spaces and dots dropped, short-name characters kept,
+  // anything else (every non-ASCII character, a surrogate pair counting as one) one '_'.
   const clean = (s: string): string => {
+    const up = s.toUpperCase();
     let out = '';
-    for (const ch of s.toUpperCase()) {
-      if (ch === ' ' || ch === '.') continue;
-      out += isShortChar(ch) ? ch : '_';
+    for (let i = 0; i < up.length; i++) {
+      const c = up.charCodeAt(i);
+      if (c === 0x20 || c === 0x2e) continue;
+      if (c < 0x80 && CHAR_CLASS[c] === SHORT_OK) { out += up[i]; continue; }
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < up.length && (up.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+      out += '_';
     }
     return out;
   };

@@ -26,7 +26,7 @@ import {
 } from './bootsector.js';
 import { encodeDirectory, itemSlots, type DirItem } from './dir.js';
 import { chooseGeometry, clusterRange, smallestGeometry, type FatGeometry, type GeometryRequest } from './geometry.js';
-import { exactShortName, fatLongName, fatNameKey, ShortNameGenerator, shortNameBytes, type ExactShort } from './names.js';
+import { exactShortName, fatLongName, fatNameKey, nameText, ShortNameGenerator, shortNameBytes, type ExactShort } from './names.js';
 
 /** fatgen103 §6.2: DIR_FileSize is 32 bits. */
 const MAX_FILE_SIZE = 0xffffffff;
@@ -73,10 +73,12 @@ function collectNames(node: TreeNode, path: string, specPath: string, isRoot: bo
   const dir: DirNode = { kind: 'dir', node, path, short: undefined, long: undefined, entries: [], slots: 0, firstCluster: 0, clusters: 0 };
   const kids = node.children ?? [];
   const longs: string[] = [];
+  const paths: string[] = [];
   const byKey = new Map<string, string>();
   for (const kid of kids) {
-    const raw = kid.name.toString('utf8');
+    const raw = nameText(kid.name);
     const where = childPath(path, raw);
+    paths.push(where);
     if (kid.kind !== 'file' && kid.kind !== 'dir') {
       throw new DiskwrightError('E_FAT_UNSUPPORTED', `${where}: a ${kid.kind} cannot be stored in a FAT filesystem (FAT holds only files and directories); remove it from the contents or put it in a file`, { path: specPath, value: where });
     }
@@ -93,7 +95,7 @@ function collectNames(node: TreeNode, path: string, specPath: string, isRoot: bo
     longs.push(long);
   }
   // Exact 8.3 names first, so generated `~N` names avoid them whatever the order.
-  const exact = longs.map((l) => exactShortName(l));
+  const exact = longs.map(exactShortName);
   const taken = new Set<string>();
   for (const e of exact) if (e) taken.add(e.key);
   const gen = new ShortNameGenerator(taken);
@@ -105,7 +107,7 @@ function collectNames(node: TreeNode, path: string, specPath: string, isRoot: bo
     const short = ex ?? gen.generate(long);
     const lfn = ex ? undefined : long;
     slots += itemSlots(lfn);
-    const where = childPath(path, kid.name.toString('utf8'));
+    const where = paths[i]!;
     if (kid.kind === 'dir') {
       const sub = collectNames(kid, where, specPath, false, false);
       sub.short = short;
@@ -205,22 +207,28 @@ function encodeFat(fatType: FatType, media: number, chains: readonly { first: nu
   const buf = new Uint8Array(Math.ceil((entries * fatType) / 8));
   const dv = new DataView(buf.buffer);
   const eoc = fatType === 12 ? 0xfff : fatType === 16 ? 0xffff : 0x0fffffff;
+  const set12 = (n: number, v: number): void => {
+    const o = (n * 3) >> 1;
+    if (n & 1) { buf[o] = (buf[o]! & 0x0f) | ((v & 0x0f) << 4); buf[o + 1] = (v >> 4) & 0xff; }
+    else { buf[o] = v & 0xff; buf[o + 1] = (buf[o + 1]! & 0xf0) | ((v >> 8) & 0x0f); }
+  };
   const set = (n: number, v: number): void => {
     if (fatType === 32) dv.setUint32(n * 4, v, true);
     else if (fatType === 16) dv.setUint16(n * 2, v, true);
-    else {
-      const o = (n * 3) >> 1;
-      if (n & 1) { buf[o] = (buf[o]! & 0x0f) | ((v & 0x0f) << 4); buf[o + 1] = (v >> 4) & 0xff; }
-      else { buf[o] = v & 0xff; buf[o + 1] = (buf[o + 1]! & 0xf0) | ((v >> 8) & 0x0f); }
-    }
+    else set12(n, v);
   };
   // fatgen103 §4.2: FAT[0] holds the media byte in its low 8 bits, all other bits set; FAT[1] is EOC
   // with the "clean shutdown" and "no hard error" bits set.
   set(0, (eoc & ~0xff) | media);
   set(1, eoc);
+  // Every chain is contiguous: entry n points to n + 1, its last entry is EOC. One loop per entry
+  // width (a FAT32 volume of small clusters has hundreds of thousands of entries).
   for (const c of chains) {
-    for (let i = 0; i < c.count - 1; i++) set(c.first + i, c.first + i + 1);
-    set(c.first + c.count - 1, eoc);
+    const last = c.first + c.count - 1;
+    if (fatType === 32) for (let n = c.first; n < last; n++) dv.setUint32(n * 4, n + 1, true);
+    else if (fatType === 16) for (let n = c.first; n < last; n++) dv.setUint16(n * 2, n + 1, true);
+    else for (let n = c.first; n < last; n++) set12(n, n + 1);
+    set(last, eoc);
   }
   return buf;
 }

@@ -8,6 +8,7 @@
  * DirectoryRecord.encode({ length_of_directory_record: 34, location_of_extent: 20, data_length: 2048, file_flags: FLAG_DIRECTORY, volume_sequence_number: 1, length_of_file_identifier: 1 }, rec);
  */
 import { defineStruct } from '../../util/struct.js';
+import { civil } from '../../util/civil.js';
 
 export const SECTOR = 2048;
 /** ECMA-119 6.2.1: the volume descriptor set starts at logical sector 16 (the system area is 0-15). */
@@ -156,26 +157,6 @@ export function pathRecordLength(idLength: number): number {
   return 8 + idLength + (idLength % 2);
 }
 
-interface Civil { year: number; month: number; day: number; hour: number; minute: number; second: number }
-
-/**
- * UTC calendar fields of a Unix time, by arithmetic (the days-to-civil algorithm of H. Hinnant's
- * "chrono-compatible low-level date algorithms"): no Date object per timestamp, and no time zone.
- */
-function civil(seconds: number): Civil {
-  const days = Math.floor(seconds / 86400);
-  const rest = seconds - days * 86400;
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  return { year, month, day, hour: Math.floor(rest / 3600), minute: Math.floor((rest % 3600) / 60), second: rest % 60 };
-}
 
 /** 1900-01-01 and 2155-12-31 23:59:59 UTC: the range of the 7-byte form (years since 1900 in one byte). */
 const MIN_7 = -2208988800;
